@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+// Each command lives in its own module under ./commands and registers itself on the program.
+const registrations: Array<(program: Command) => void> = [];
+
+const pkg = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
+) as { version: string };
+
+const program = new Command()
+  .name('btcpipe')
+  .description('Binance SBE market-data pipeline: ingest → Kinesis → exact order book, windows and features in Redis')
+  .version(pkg.version)
+  .showHelpAfterError();
+
+for (const register of registrations) register(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`btcpipe: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

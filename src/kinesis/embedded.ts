@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  ListStreamsCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-kinesis';
+import { freePort } from '../ops/free-port.js';
+
+export interface EmbeddedKinesis {
+  /** Plain-HTTP endpoint for the AWS SDK, e.g. http://127.0.0.1:4568 */
+  endpoint: string;
+  plainPort: number;
+  tlsPort: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedKinesisOptions {
+  plainPort?: number;
+  tlsPort?: number;
+  /** Streams to create (1 shard each unless given as {name, shards}). */
+  streams?: Array<string | { name: string; shards: number }>;
+  region?: string;
+  startTimeoutMs?: number;
+}
+
+/** A Kinesis client for local emulators: dummy credentials, no retries hidden from the caller. */
+export function localKinesisClient(endpoint: string, region = 'us-east-1'): KinesisClient {
+  return new KinesisClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/** Create the streams that are missing and wait until every one is ACTIVE. */
+export async function ensureStreams(
+  client: KinesisClient,
+  streams: Array<string | { name: string; shards: number }>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  for (const s of streams) {
+    const name = typeof s === 'string' ? s : s.name;
+    const shards = typeof s === 'string' ? 1 : s.shards;
+    try {
+      await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+    } catch (err) {
+      if (!(err instanceof ResourceInUseException)) throw err;
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (const s of streams) {
+    const name = typeof s === 'string' ? s : s.name;
+    for (;;) {
+      const d = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+      if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+      if (Date.now() > deadline) throw new Error(`Kinesis stream ${name} did not become ACTIVE in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * Start kinesis-local (the npm build of kinesis-mock) as a child process and wait until it answers.
+ * It needs KINESIS_MOCK_CERT_PATH pointing at its bundled server.json when started outside its folder.
+ */
+export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): Promise<EmbeddedKinesis> {
+  const require = createRequire(import.meta.url);
+  const pkgDir = dirname(require.resolve('kinesis-local/package.json'));
+  const plainPort = opts.plainPort && opts.plainPort > 0 ? opts.plainPort : await freePort();
+  const tlsPort = opts.tlsPort && opts.tlsPort > 0 ? opts.tlsPort : await freePort();
+  const child: ChildProcess = spawn(process.execPath, [join(pkgDir, 'main.js')], {
+    cwd: pkgDir,
+    env: {
+      ...process.env,
+      KINESIS_MOCK_CERT_PATH: join(pkgDir, 'server.json'),
+      KINESIS_MOCK_PLAIN_PORT: String(plainPort),
+      KINESIS_MOCK_TLS_PORT: String(tlsPort),
+      LOG_LEVEL: process.env.KINESIS_MOCK_LOG_LEVEL ?? 'WARN',
+      CREATE_STREAM_DURATION: '0ms',
+      SHARD_LIMIT: '200',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-4000);
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const endpoint = `http://127.0.0.1:${plainPort}`;
+  const client = localKinesisClient(endpoint, opts.region);
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  try {
+    for (;;) {
+      if (exited) throw new Error(`kinesis-local exited during start-up: ${stderr.trim()}`);
+      try {
+        await client.send(new ListStreamsCommand({}));
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`kinesis-local did not answer on ${endpoint}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    if (opts.streams?.length) await ensureStreams(client, opts.streams);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  } finally {
+    client.destroy();
+  }
+  return {
+    endpoint,
+    plainPort,
+    tlsPort,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
