@@ -1,0 +1,335 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Service configuration: YAML files shaped like the seeds' (config/sbe.yaml, rest.yaml, aggregator.yaml,
+ * local.yaml), `${ENV}` / `${ENV:-default}` interpolation, environment overrides, strict validation.
+ * Every error names the key, so a typo or a missing value stops the service at start-up, not at 3 a.m.
+ */
+
+export type ServiceMode = 'sbe' | 'rest' | 'aggregator';
+export const SERVICE_MODES: readonly ServiceMode[] = ['sbe', 'rest', 'aggregator'];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const symbol = z.string().regex(/^[A-Z0-9]{2,20}$/, 'a Binance symbol in upper case, e.g. BTCUSDT');
+const port = z.number().int().min(0).max(65535);
+const positive = z.number().positive();
+
+const binanceSchema = z
+  .object({
+    sbe_ws_url: z.string().url().default('wss://stream-sbe.binance.com:9443'),
+    rest_base_url: z.string().url().default('https://data-api.binance.vision'),
+    api_key: z.string().optional(),
+    api_secret: z.string().optional(),
+    symbols: z.array(symbol).min(1).default(['BTCUSDT']),
+    stream_types: z.array(z.enum(['trade', 'bestBidAsk', 'depth'])).min(1).default(['trade', 'bestBidAsk', 'depth']),
+    reconnect_interval_seconds: positive.default(1),
+    reconnect_max_interval_seconds: positive.default(60),
+    max_reconnect_attempts: z.number().int().positive().default(10),
+    watchdog_timeout_seconds: positive.default(30),
+    max_connection_age_seconds: positive.default(23.5 * 3600),
+    rate_limit_requests_per_minute: z.number().int().positive().default(1200),
+    request_timeout_ms: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+const kinesisSchema = z
+  .object({
+    streams: z
+      .object({
+        trade: z.string().min(1).default('market-sbe-trade'),
+        bestbidask: z.string().min(1).default('market-sbe-bestbidask'),
+        depth: z.string().min(1).default('market-sbe-depth'),
+      })
+      .strict()
+      .default({}),
+    batch_size: z.number().int().min(1).max(500).default(500),
+    /** Linger before a partial batch is sent. Short by default: end-to-end P95 < 50 ms is the target. */
+    flush_interval_seconds: z.number().min(0).max(60).default(0.005),
+    aggregation: z.boolean().default(true),
+    max_buffer_events: z.number().int().positive().default(200_000),
+    max_buffer_bytes: z.number().int().positive().default(256 * 1024 * 1024),
+    create_streams: z.boolean().default(false),
+    shard_count: z.number().int().positive().default(1),
+    consumer_config: z
+      .object({
+        shard_iterator_type: z.enum(['LATEST', 'TRIM_HORIZON']).default('LATEST'),
+        max_records_per_poll: z.number().int().min(1).max(10_000).default(1000),
+        poll_interval_ms: z.number().int().min(0).default(100),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const s3Schema = z
+  .object({
+    bucket: z.string().min(1).default('bitcoin-data-lake'),
+    bronze_prefix: z.string().default('bronze'),
+    endpoint_url: z.string().url().optional(),
+    force_path_style: z.boolean().default(false),
+  })
+  .strict();
+
+const awsSchema = z
+  .object({
+    region: z.string().min(1).default('us-east-1'),
+    endpoint_url: z.string().url().optional(),
+    kinesis: kinesisSchema.default({}),
+    s3: s3Schema.default({}),
+  })
+  .strict();
+
+const redisSchema = z
+  .object({
+    host: z.string().min(1).default('localhost'),
+    port: port.default(6379),
+    db: z.number().int().min(0).default(0),
+    password: z.string().optional(),
+    tls: z.boolean().default(false),
+    cluster_mode: z.boolean().default(false),
+    connection_pool_size: z.number().int().positive().default(20),
+    max_connections: z.number().int().positive().default(50),
+    socket_timeout_seconds: positive.default(1),
+    socket_connect_timeout_seconds: positive.default(1),
+  })
+  .strict();
+
+const processingSchema = z
+  .object({
+    feature_update_interval_seconds: positive.default(2),
+    trade_window_sizes: z.array(z.union([z.literal(1), z.literal(5)])).default([1, 5]),
+    order_book_levels: z.number().int().min(1).max(100).default(10),
+    batch_size: z.number().int().positive().default(500),
+    flush_interval_ms: z.number().int().min(0).default(100),
+    max_buffered_diffs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+const schedulerSchema = z
+  .object({
+    poll_interval_seconds: positive.default(60),
+    gap_detection_enabled: z.boolean().default(true),
+    reanchor_enabled: z.boolean().default(true),
+    gap_criteria: z
+      .object({ sequence: z.boolean().default(true), time: z.boolean().default(true), volume: z.boolean().default(true) })
+      .strict()
+      .default({}),
+    time_gap_seconds: positive.default(5),
+    reanchor_min_interval_seconds: z.number().min(0).default(10),
+    depth_snapshot_limit: z.number().int().min(100).max(5000).default(5000),
+    backfill_start_minutes: z.number().int().min(0).default(10),
+  })
+  .strict();
+
+const lakeSchema = z
+  .object({
+    backend: z.enum(['folder', 's3']).default('folder'),
+    root: z.string().min(1).default('./data/lake'),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    service_name: z.string().min(1).optional(),
+    mode: z.enum(['sbe', 'rest', 'aggregator']).optional(),
+    binance: binanceSchema.default({}),
+    aws: awsSchema.default({}),
+    redis: redisSchema.default({}),
+    processing: processingSchema.default({}),
+    scheduler: schedulerSchema.default({}),
+    lake: lakeSchema.default({}),
+    health: z.object({ port: port.optional(), host: z.string().default('0.0.0.0') }).strict().default({}),
+    metrics: z
+      .object({ enable_prometheus: z.boolean().default(true), prometheus_port: port.optional() })
+      .strict()
+      .default({}),
+    logging: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({}),
+    /** Per-mode overrides in a shared file such as config/local.yaml. */
+    modes: z.record(z.enum(['sbe', 'rest', 'aggregator']), z.unknown()).optional(),
+  })
+  .strict();
+
+type ParsedConfig = z.infer<typeof configSchema>;
+
+export interface BtcpipeConfig extends Omit<ParsedConfig, 'modes' | 'health' | 'metrics' | 'mode' | 'service_name'> {
+  mode: ServiceMode;
+  service_name: string;
+  health: { port: number; host: string };
+  metrics: { enable_prometheus: boolean; prometheus_port: number };
+  /** Where the file came from (for error messages and health). */
+  source: string;
+}
+
+export const MODE_DEFAULTS: Record<ServiceMode, { service: string; health: number; metrics: number }> = {
+  sbe: { service: 'bitcoin-ingestor-sbe', health: 8080, metrics: 9090 },
+  rest: { service: 'bitcoin-ingestor-rest', health: 8081, metrics: 9092 },
+  aggregator: { service: 'bitcoin-aggregator', health: 8082, metrics: 9091 },
+};
+
+const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replace ${VAR} / ${VAR:-default} in every string; a missing variable with no default drops the key. */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: string, missing: Map<string, string>): unknown {
+  if (typeof value === 'string') {
+    let dropped = false;
+    const out = value.replace(ENV_RE, (_m, name: string, dflt: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (dflt !== undefined) return dflt;
+      dropped = true;
+      missing.set(path, name);
+      return '';
+    });
+    if (dropped && out === '') return undefined;
+    // A whole-value number or boolean from the environment keeps its type (e.g. port: ${REDIS_PORT}).
+    if (out !== value && /^\$\{[^}]+\}$/.test(value)) {
+      if (/^-?\d+(\.\d+)?$/.test(out)) return Number(out);
+      if (out === 'true' || out === 'false') return out === 'true';
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, `${path}[${i}]`, missing));
+  if (value && typeof value === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const r = interpolate(v, env, path ? `${path}.${k}` : k, missing);
+      if (r !== undefined) o[k] = r;
+    }
+    return o;
+  }
+  return value;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const p of path.slice(0, -1)) {
+    if (!isPlainObject(cur[p])) cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** Environment variables that override the file (the seeds' and the AWS SDK's names). */
+function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const num = (v: string, name: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new ConfigError(`environment variable ${name} must be a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (env.REDIS_HOST) setPath(raw, ['redis', 'host'], env.REDIS_HOST);
+  if (env.REDIS_PORT) setPath(raw, ['redis', 'port'], num(env.REDIS_PORT, 'REDIS_PORT'));
+  if (env.AWS_REGION) setPath(raw, ['aws', 'region'], env.AWS_REGION);
+  const kinesisEndpoint = env.AWS_ENDPOINT_URL_KINESIS ?? env.AWS_ENDPOINT_URL;
+  if (kinesisEndpoint) setPath(raw, ['aws', 'endpoint_url'], kinesisEndpoint);
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  if (s3Endpoint) setPath(raw, ['aws', 's3', 'endpoint_url'], s3Endpoint);
+  if (env.BINANCE_API_KEY) setPath(raw, ['binance', 'api_key'], env.BINANCE_API_KEY);
+}
+
+function formatIssues(err: z.ZodError, source: string, missing: Map<string, string>): string {
+  const lines = err.issues.map((i) => {
+    const key = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+    let msg = i.message;
+    if (i.code === 'unrecognized_keys') msg = `unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    const envName = missing.get(key);
+    return `  ${key || '(root)'}: ${msg}${envName ? ` (environment variable ${envName} is not set)` : ''}`;
+  });
+  return `invalid config ${source}:\n${lines.join('\n')}`;
+}
+
+export interface LoadConfigOptions {
+  mode?: ServiceMode;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Validate an already-parsed YAML document. */
+export function resolveConfig(doc: unknown, source: string, opts: LoadConfigOptions = {}): BtcpipeConfig {
+  const env = opts.env ?? process.env;
+  if (doc !== null && doc !== undefined && !isPlainObject(doc)) {
+    throw new ConfigError(`invalid config ${source}: the document must be a mapping of keys, not ${typeof doc}`);
+  }
+  const missing = new Map<string, string>();
+  let raw = interpolate(doc ?? {}, env, '', missing) as Record<string, unknown>;
+  const fileMode = typeof raw.mode === 'string' ? raw.mode : undefined;
+  // MODE from the environment is read by the CLI (it may also be set by unrelated tools, e.g. vite).
+  const mode = opts.mode ?? (fileMode as ServiceMode | undefined);
+  if (!mode || !SERVICE_MODES.includes(mode)) {
+    throw new ConfigError(
+      `invalid config ${source}:\n  mode: ${mode ? `unknown mode ${JSON.stringify(mode)}` : 'not set'} (one of ${SERVICE_MODES.join(', ')}; --mode, MODE or the file's mode key)`,
+    );
+  }
+  const overrides = isPlainObject(raw.modes) ? raw.modes[mode] : undefined;
+  if (overrides !== undefined && !isPlainObject(overrides)) {
+    throw new ConfigError(`invalid config ${source}:\n  modes.${mode}: must be a mapping`);
+  }
+  if (overrides) raw = deepMerge(raw, overrides);
+  delete raw.modes;
+  applyEnvOverrides(raw, env);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source, missing));
+  const c = parsed.data;
+  const d = MODE_DEFAULTS[mode];
+  if (mode === 'sbe' && !c.binance.api_key) {
+    const envName = missing.get('binance.api_key');
+    throw new ConfigError(
+      `invalid config ${source}:\n  binance.api_key: required in sbe mode (the SBE stream needs an Ed25519 API key)${envName ? ` (environment variable ${envName} is not set)` : '; set BINANCE_API_KEY'}`,
+    );
+  }
+  const { modes: _m, ...rest } = c;
+  return {
+    ...rest,
+    mode,
+    service_name: c.service_name ?? d.service,
+    health: { host: c.health.host, port: c.health.port ?? d.health },
+    metrics: { enable_prometheus: c.metrics.enable_prometheus, prometheus_port: c.metrics.prometheus_port ?? d.metrics },
+    source,
+  };
+}
+
+/** Load and validate a YAML config file (CONFIG_FILE / --config). */
+export function loadConfig(file: string, opts: LoadConfigOptions = {}): BtcpipeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return resolveConfig(doc, file, opts);
+}
+
+/** The config with secrets masked, for health output and start-up logs. */
+export function redactConfig(c: BtcpipeConfig): BtcpipeConfig {
+  const mask = (v: string | undefined): string | undefined => (v ? '***' : v);
+  return {
+    ...c,
+    binance: { ...c.binance, api_key: mask(c.binance.api_key), api_secret: mask(c.binance.api_secret) },
+    redis: { ...c.redis, password: mask(c.redis.password) },
+  };
+}
