@@ -4,6 +4,8 @@ import { freePort, waitForPort } from '../ops/free-port.js';
 export interface EmbeddedRedis {
   port: number;
   url: string;
+  /** Process id of the redis-server (tests pause it with SIGSTOP/SIGCONT to simulate a stall). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startEmbeddedRedis(opts: { port?: number } = {}): Promise<
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid ?? -1,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();

@@ -1,0 +1,85 @@
+/**
+ * Redis key names (SPEC.md "Redis keys"). With Redis Cluster every key of one symbol carries the same
+ * hash tag (`{BTCUSDT}`) so that the projection MULTI and the re-anchor Lua script touch one slot only.
+ */
+
+/** TTLs in seconds; `null` = no expiry (the live order book never expires). */
+export const TTL_SECONDS = {
+  ob: null,
+  tr: 300,
+  feat: 120,
+  staging: 600,
+  flag: 300,
+  /** Per-minute trade stats: long enough for the REST volume check of closed klines. */
+  minutes: 3 * 3600,
+} as const;
+
+/** Stream: aggregator → REST mode, "please re-anchor" (fields symbol, reason, ts). */
+export const REANCHOR_REQUESTS_STREAM = 'reanchor:requests';
+/** Stream: REST mode → aggregator after a swap (fields symbol, last_update_id, snapshot_key). */
+export const REANCHOR_DONE_STREAM = 'reanchor:done';
+/** Both streams are trimmed with `MAXLEN ~` to roughly this many entries. */
+export const STREAM_MAXLEN = 1000;
+
+export interface SymbolKeys {
+  symbol: string;
+  ob: string;
+  tr1s: string;
+  tr5s: string;
+  feat: string;
+  /** Hash minuteStartMs → "count|volume" of the trades the hot path saw (REST volume gap check). */
+  minutes: string;
+  obNew: string;
+  tr1sNew: string;
+  tr5sNew: string;
+  featNew: string;
+  /** Re-anchor in progress flag (SET NX EX 300). */
+  flag: string;
+  /** Prefix of the full-depth snapshot string keys; one key per re-anchor attempt (see snapshotKey). */
+  snapshotPrefix: string;
+}
+
+export class InvalidKeyPartError extends Error {
+  override readonly name: string = 'InvalidKeyPartError';
+}
+
+export class InvalidSymbolError extends InvalidKeyPartError {
+  override readonly name = 'InvalidSymbolError';
+}
+
+const SYMBOL_RE = /^[A-Z0-9_-]{1,40}$/;
+
+/** Throws InvalidSymbolError unless the symbol is safe inside a key (no braces, colons or spaces). */
+export function assertSymbol(symbol: string): void {
+  if (typeof symbol !== 'string' || !SYMBOL_RE.test(symbol)) {
+    throw new InvalidSymbolError(`invalid symbol ${JSON.stringify(symbol)}: expected 1-40 of A-Z 0-9 _ -`);
+  }
+}
+
+export function symbolKeys(symbol: string, opts: { cluster?: boolean } = {}): SymbolKeys {
+  assertSymbol(symbol);
+  const s = opts.cluster ? `{${symbol}}` : symbol;
+  return {
+    symbol,
+    ob: `ob:${s}`,
+    tr1s: `tr:${s}:1s`,
+    tr5s: `tr:${s}:5s`,
+    feat: `feat:${s}`,
+    minutes: `tr:${s}:minutes`,
+    obNew: `ob:new:${s}`,
+    tr1sNew: `tr:new:${s}:1s`,
+    tr5sNew: `tr:new:${s}:5s`,
+    featNew: `feat:new:${s}`,
+    flag: `reanchor:${s}`,
+    snapshotPrefix: `ob:snapshot:${s}`,
+  };
+}
+
+/**
+ * The full-depth snapshot of one re-anchor attempt. Unique per attempt so that a later attempt can never
+ * overwrite the snapshot an earlier `reanchor:done` entry points at.
+ */
+export function snapshotKey(keys: SymbolKeys, attemptId: string): string {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(attemptId)) throw new InvalidKeyPartError(`invalid attempt id ${attemptId}`);
+  return `${keys.snapshotPrefix}:${attemptId}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * ProjectionWriter: writes one consumer batch of derived state (order book top levels, 1 s / 5 s trade
+ * stats, features, per-minute trade stats) to Redis in ONE pipelined MULTI/EXEC — one round trip, and
+ * readers never see half a batch. The order-book write is a Lua script inside the MULTI that skips `ob:{SYM}`
+ * while `reanchor:{SYM}` exists, decided inside Redis (a prior GET would race with the re-anchor).
+ *
+ * Redis Cluster: a MULTI must stay in one slot, so there is one MULTI per symbol (all of a symbol's keys share
+ * its hash tag), sent concurrently.
+ */
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './connect.js';
+import { encodeMinuteValue, flattenHash, RedisPayloadError, type MinuteStat } from './codec.js';
+import { RedisCommandError, RedisUnavailableError, toRedisError, type LoggerLike, silentLogger } from './errors.js';
+import { symbolKeys, TTL_SECONDS } from './keys.js';
+import { scriptedMulti, withScripts, type BtcpipeChainScripts, type BtcpipeScripts } from './scripts.js';
+
+/** Pure data built by the core for one symbol of one batch. */
+export interface SymbolProjection {
+  symbol: string;
+  ob?: { set: Record<string, string>; del: string[] };
+  tr1s?: Record<string, string>;
+  tr5s?: Record<string, string>;
+  feat?: Record<string, string>;
+  minutes?: MinuteStat[];
+}
+
+export interface ProjectionResult {
+  /** Per symbol that had an `ob` part: true = written, false = skipped because a re-anchor runs. */
+  obWritten: Record<string, boolean>;
+  latencyMs: number;
+}
+
+export interface ProjectionStats {
+  operations: number;
+  errors: number;
+  lastLatencyMs: number;
+  avgLatencyMs: number;
+  /** Symbols whose ob write was suppressed by a re-anchor flag (cumulative). */
+  obSkipped: number;
+}
+
+export interface ProjectionWriterOptions {
+  cluster?: boolean;
+  /** Per-minute stats kept this many minutes back from the newest written minute (default 180). */
+  minutesRetention?: number;
+  logger?: LoggerLike;
+  /** Called after every batch (for a latency histogram / counters). */
+  onBatch?: (info: { latencyMs: number; symbols: number; ok: boolean }) => void;
+}
+
+/** Thrown (never crashes the process) when a batch could not be written; `retryable` says if a retry helps. */
+export class ProjectionWriteError extends Error {
+  override readonly name = 'ProjectionWriteError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type Multi = ChainableCommander & BtcpipeChainScripts;
+
+export class ProjectionWriter {
+  private readonly redis: RedisClient & BtcpipeScripts;
+  private readonly cluster: boolean;
+  private readonly retentionMs: number;
+  private readonly logger: LoggerLike;
+  private readonly onBatch?: ProjectionWriterOptions['onBatch'];
+  private ops = 0;
+  private errs = 0;
+  private lastMs = 0;
+  private totalMs = 0;
+  private skipped = 0;
+
+  constructor(redis: RedisClient, opts: ProjectionWriterOptions = {}) {
+    this.redis = withScripts(redis);
+    this.cluster = opts.cluster ?? false;
+    this.retentionMs = (opts.minutesRetention ?? 180) * 60_000;
+    this.logger = opts.logger ?? silentLogger;
+    this.onBatch = opts.onBatch;
+  }
+
+  stats(): ProjectionStats {
+    return {
+      operations: this.ops,
+      errors: this.errs,
+      lastLatencyMs: this.lastMs,
+      avgLatencyMs: this.ops > 0 ? this.totalMs / this.ops : 0,
+      obSkipped: this.skipped,
+    };
+  }
+
+  /**
+   * Write a batch. Resolves with which order books were written; rejects with ProjectionWriteError
+   * (Redis down / timed out → retryable) — the caller keeps its state and writes again on its next batch.
+   * A symbol appearing twice in a batch is applied in order.
+   */
+  async write(batch: readonly SymbolProjection[]): Promise<ProjectionResult> {
+    const started = performance.now();
+    const obWritten: Record<string, boolean> = {};
+    if (batch.length === 0) return { obWritten, latencyMs: 0 };
+    try {
+      const groups = this.cluster ? batch.map((p) => [p]) : [batch];
+      const results = await Promise.all(groups.map((g) => this.execGroup(g)));
+      for (const r of results) {
+        for (const [symbol, written] of r) {
+          obWritten[symbol] = written;
+          if (!written) this.skipped++;
+        }
+      }
+    } catch (err) {
+      const latencyMs = performance.now() - started;
+      this.errs++;
+      this.onBatch?.({ latencyMs, symbols: batch.length, ok: false });
+      const e =
+        err instanceof ProjectionWriteError
+          ? err
+          : err instanceof RedisPayloadError
+            ? new ProjectionWriteError(err.message, false, { cause: err })
+            : (() => {
+                const re = toRedisError(err, 'projection write');
+                return new ProjectionWriteError(re.message, re instanceof RedisUnavailableError, { cause: re });
+              })();
+      this.logger.warn({ err: e.message, retryable: e.retryable, symbols: batch.length }, 'redis projection write failed');
+      throw e;
+    }
+    const latencyMs = performance.now() - started;
+    this.ops++;
+    this.lastMs = latencyMs;
+    this.totalMs += latencyMs;
+    this.onBatch?.({ latencyMs, symbols: batch.length, ok: true });
+    return { obWritten, latencyMs };
+  }
+
+  /** One MULTI for the group; returns [symbol, obWritten] for each ob part, in order. */
+  private async execGroup(group: readonly SymbolProjection[]): Promise<[string, boolean][]> {
+    const multi = scriptedMulti(this.redis);
+    const obIndex: [string, number][] = [];
+    let n = 0;
+    for (const p of group) {
+      const k = symbolKeys(p.symbol, { cluster: this.cluster });
+      if (p.ob) {
+        const set = flattenHash(p.ob.set, `${p.symbol}.ob.set`);
+        for (const f of p.ob.del) {
+          if (typeof f !== 'string') throw new RedisPayloadError(`${p.symbol}.ob.del: field names must be strings`);
+        }
+        multi.btcpipeObWrite(k.flag, k.ob, set.length, ...set, ...p.ob.del);
+        obIndex.push([p.symbol, n++]);
+      }
+      n += replaceHash(multi, k.tr1s, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`);
+      n += replaceHash(multi, k.tr5s, p.tr5s, TTL_SECONDS.tr, `${p.symbol}.tr5s`);
+      n += replaceHash(multi, k.feat, p.feat, TTL_SECONDS.feat, `${p.symbol}.feat`);
+      if (p.minutes && p.minutes.length > 0) {
+        const args: string[] = [];
+        let newest = 0;
+        for (const m of p.minutes) {
+          args.push(String(m.minuteStartMs), encodeMinuteValue(m));
+          newest = Math.max(newest, m.minuteStartMs);
+        }
+        const maxFields = Math.ceil(this.retentionMs / 60_000) + 5;
+        multi.btcpipeMinutesWrite(k.minutes, TTL_SECONDS.minutes, newest - this.retentionMs, maxFields, ...args);
+        n++;
+      }
+    }
+    if (n === 0) return [];
+    const replies = await multi.exec();
+    if (!replies) throw new ProjectionWriteError('projection write: transaction aborted', true);
+    const failed = replies.find(([e]) => e);
+    if (failed?.[0]) {
+      const re = toRedisError(failed[0], 'projection write');
+      throw new ProjectionWriteError(re.message, re instanceof RedisUnavailableError || !(re instanceof RedisCommandError), {
+        cause: re,
+      });
+    }
+    return obIndex.map(([symbol, i]) => [symbol, Number(replies[i][1]) === 1]);
+  }
+}
+
+/**
+ * DEL + HSET + EXPIRE inside the MULTI: readers see the old hash or the new one, never an empty one and
+ * never a stale field left over from an earlier window. Returns the number of queued commands.
+ */
+function replaceHash(
+  multi: Multi,
+  key: string,
+  hash: Record<string, string> | undefined,
+  ttl: number,
+  what: string,
+): number {
+  if (!hash) return 0;
+  const flat = flattenHash(hash, what);
+  if (flat.length === 0) return 0; // an empty hash would delete the key; keep the previous one instead
+  multi.del(key);
+  multi.hset(key, ...flat);
+  multi.expire(key, ttl);
+  return 3;
+}

@@ -1,0 +1,175 @@
+/**
+ * Lua scripts. Each runs atomically inside Redis, which is what makes "never write ob while the re-anchor
+ * flag exists" and the staging → live swap race-free. Lua does not roll back, so every script checks all of
+ * its preconditions before its first write. Registered with ioredis `defineCommand`: the first call on a
+ * socket sends EVAL (loading the script), later calls EVALSHA — also inside MULTI and after reconnects.
+ */
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './connect.js';
+
+/** HSET/HDEL argument chunks stay far below Lua's unpack() limit (~8000). */
+const CHUNK = `
+local function hset_range(key, from, to)
+  local i = from
+  while i <= to do
+    local last = math.min(i + 999, to)
+    redis.call('HSET', key, unpack(ARGV, i, last))
+    i = last + 1
+  end
+end
+local function hdel_range(key, from, to)
+  local i = from
+  while i <= to do
+    local last = math.min(i + 999, to)
+    redis.call('HDEL', key, unpack(ARGV, i, last))
+    i = last + 1
+  end
+end
+`;
+
+/**
+ * KEYS: flag, ob. ARGV: nSetArgs, f1, v1, … (nSetArgs items), then fields to delete.
+ * Returns 1 when ob was written, 0 when the re-anchor flag blocked it. HDEL runs before HSET so a field
+ * named in both ends up set.
+ */
+export const OB_WRITE_LUA = `${CHUNK}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local nset = tonumber(ARGV[1])
+if #ARGV > nset + 1 then hdel_range(KEYS[2], nset + 2, #ARGV) end
+if nset > 0 then hset_range(KEYS[2], 2, nset + 1) end
+return 1
+`;
+
+/**
+ * KEYS: minutes hash. ARGV: ttlSeconds, cutoffMs, maxFields, m1, v1, …
+ * Sets the given minutes, and once the hash holds more than maxFields prunes minutes older than cutoffMs
+ * (HLEN is O(1), so the scan runs only when there is something to prune).
+ */
+export const MINUTES_WRITE_LUA = `${CHUNK}
+if #ARGV > 3 then hset_range(KEYS[1], 4, #ARGV) end
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then
+  local cutoff = tonumber(ARGV[2])
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    local n = tonumber(f)
+    if n == nil or n < cutoff then redis.call('HDEL', KEYS[1], f) end
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * Write the staging state of a re-anchor, only while the flag is still ours (so a write that reaches a
+ * stalled server late cannot resurrect staging keys after the cleanup released the flag).
+ * KEYS: flag, staging hash 1..n, snapshot key. ARGV: owner, ttlSeconds, snapshotJson, then for each hash
+ * its argument count followed by f1, v1, ….  Returns 1, or 0 when the flag is not ours.
+ */
+export const STAGING_WRITE_LUA = `${CHUNK}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = ARGV[2]
+local a = 4
+for k = 2, #KEYS - 1 do
+  local n = tonumber(ARGV[a])
+  redis.call('DEL', KEYS[k])
+  if n > 0 then hset_range(KEYS[k], a + 1, a + n) end
+  redis.call('EXPIRE', KEYS[k], ttl)
+  a = a + n + 1
+end
+redis.call('SET', KEYS[#KEYS], ARGV[3], 'EX', ttl)
+return 1
+`;
+
+/**
+ * The swap. KEYS: flag, snapshot, staging1, live1, …, stagingN, liveN [, done stream].
+ * ARGV: owner, n, symbol, lastUpdateId, maxlen, publish (1|0), ttl1..ttlN (-1 = PERSIST).
+ * Checks ownership and that every staging key and the snapshot exist before the first write, then RENAMEs
+ * each staging key over its live key (the live key is replaced, never deleted or emptied), restores TTLs,
+ * announces the swap on the done stream and releases the flag. Returns 'ok', 'not_owner' or 'missing:<key>'.
+ */
+export const SWAP_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'not_owner' end
+local n = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 0 then return 'missing:' .. KEYS[2] end
+for i = 1, n do
+  local s = KEYS[1 + 2 * i]
+  if redis.call('TYPE', s).ok ~= 'hash' then return 'missing:' .. s end
+end
+for i = 1, n do
+  local live = KEYS[2 + 2 * i]
+  redis.call('RENAME', KEYS[1 + 2 * i], live)
+  local ttl = tonumber(ARGV[6 + i])
+  if ttl < 0 then redis.call('PERSIST', live) else redis.call('EXPIRE', live, ttl) end
+end
+if ARGV[6] == '1' then
+  redis.call('XADD', KEYS[3 + 2 * n], 'MAXLEN', '~', ARGV[5], '*',
+    'symbol', ARGV[3], 'last_update_id', ARGV[4], 'snapshot_key', KEYS[2])
+end
+redis.call('DEL', KEYS[1])
+return 'ok'
+`;
+
+/**
+ * Failure cleanup. KEYS: flag, snapshot, staging1..n. ARGV: owner.
+ * - flag ours: the swap cannot have happened → delete staging keys, snapshot and flag → 'released'.
+ * - flag gone: expired, or our swap ran and only its reply was lost → delete staging keys (absent after a
+ *   swap) but keep the snapshot a done entry may point at → 'absent'.
+ * - flag held by another owner: its staging keys have the same names → touch nothing → 'foreign'.
+ */
+export const CLEANUP_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+  redis.call('DEL', KEYS[1])
+  return 'released'
+elseif not cur then
+  for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+  return 'absent'
+end
+return 'foreign'
+`;
+
+/** KEYS: flag. ARGV: owner. Compare-and-delete. */
+export const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+type ScriptCall<R> = (...args: (string | number)[]) => Promise<R>;
+type ChainCall = (...args: (string | number)[]) => ChainableCommander;
+
+/** The commands defineCommand adds (numberOfKeys fixed where the key count is fixed). */
+export interface BtcpipeScripts {
+  btcpipeObWrite: ScriptCall<number>;
+  btcpipeMinutesWrite: ScriptCall<number>;
+  btcpipeStagingWrite: ScriptCall<number>;
+  btcpipeSwap: ScriptCall<string>;
+  btcpipeCleanup: ScriptCall<string>;
+  btcpipeRelease: ScriptCall<number>;
+}
+
+export interface BtcpipeChainScripts {
+  btcpipeObWrite: ChainCall;
+  btcpipeMinutesWrite: ChainCall;
+}
+
+const registered = new WeakSet<object>();
+
+/** Define the scripts on a client once; returns the client typed with them. */
+export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
+  if (!registered.has(redis)) {
+    redis.defineCommand('btcpipeObWrite', { numberOfKeys: 2, lua: OB_WRITE_LUA });
+    redis.defineCommand('btcpipeMinutesWrite', { numberOfKeys: 1, lua: MINUTES_WRITE_LUA });
+    // Variable key counts: the caller passes numkeys first.
+    redis.defineCommand('btcpipeStagingWrite', { lua: STAGING_WRITE_LUA });
+    redis.defineCommand('btcpipeSwap', { lua: SWAP_LUA });
+    redis.defineCommand('btcpipeCleanup', { lua: CLEANUP_LUA });
+    redis.defineCommand('btcpipeRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    registered.add(redis);
+  }
+  return redis as RedisClient & BtcpipeScripts;
+}
+
+/** A MULTI of a client on which withScripts ran, typed with the chainable script commands. */
+export function scriptedMulti(redis: RedisClient & BtcpipeScripts): ChainableCommander & BtcpipeChainScripts {
+  return redis.multi() as ChainableCommander & BtcpipeChainScripts;
+}
