@@ -4,11 +4,12 @@ import { dirname, join } from 'node:path';
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
-  KinesisClient,
+  type KinesisClient,
   ListStreamsCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-kinesis';
 import { freePort } from '../ops/free-port.js';
+import { createKinesisClient } from './client.js';
 
 export interface EmbeddedKinesis {
   /** Plain-HTTP endpoint for the AWS SDK, e.g. http://127.0.0.1:4568 */
@@ -27,12 +28,16 @@ export interface EmbeddedKinesisOptions {
   startTimeoutMs?: number;
 }
 
-/** A Kinesis client for local emulators: dummy credentials, no retries hidden from the caller. */
+/**
+ * A Kinesis client for local emulators: dummy credentials, HTTP/1.1 keep-alive (see createKinesisClient:
+ * the SDK's default HTTP/2 handler breaks against kinesis-local), SDK retries left at the SDK default.
+ */
 export function localKinesisClient(endpoint: string, region = 'us-east-1'): KinesisClient {
-  return new KinesisClient({
+  return createKinesisClient({
     endpoint,
     region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
   });
 }
 

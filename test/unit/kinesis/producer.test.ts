@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import type { KinesisClient, PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { KinesisProducer, type KinesisProducerOptions } from '../../../src/kinesis/producer.js';
+import { deaggregateRecordData } from '../../../src/kinesis/deaggregate.js';
+import { KinesisProducerClosedError, KinesisRecordTooLargeError, KinesisSerializationError } from '../../../src/kinesis/errors.js';
+
+type Responder = (records: Array<{ PartitionKey: string; Data: Uint8Array }>, call: number) => PutRecordsCommandOutput | Error | 'hang';
+
+/**
+ * An in-process stand-in for the Kinesis API (only PutRecords) so the producer's pure buffering and
+ * retry decisions can be checked deterministically; the real service is covered by the integration tests.
+ */
+class FakeKinesis {
+  calls: Array<{ stream: string; records: Array<{ PartitionKey: string; Data: Uint8Array }> }> = [];
+  accepted: Array<{ PartitionKey: string; Data: Uint8Array }> = [];
+  constructor(private respond: Responder = okAll) {}
+  setResponder(r: Responder): void {
+    this.respond = r;
+  }
+  asClient(): KinesisClient {
+    return { send: (cmd: PutRecordsCommand, opts?: { abortSignal?: AbortSignal }) => this.send(cmd, opts) } as unknown as KinesisClient;
+  }
+  private send(cmd: PutRecordsCommand, opts?: { abortSignal?: AbortSignal }): Promise<PutRecordsCommandOutput> {
+    const input = cmd.input as { StreamName: string; Records: Array<{ PartitionKey: string; Data: Uint8Array }> };
+    this.calls.push({ stream: input.StreamName, records: input.Records });
+    const r = this.respond(input.Records, this.calls.length);
+    if (r !== 'hang' && !(r instanceof Error)) {
+      input.Records.forEach((rec, i) => {
+        if (!r.Records?.[i]?.ErrorCode) this.accepted.push(rec);
+      });
+    }
+    return new Promise((resolve, reject) => {
+      if (r === 'hang') {
+        opts?.abortSignal?.addEventListener('abort', () => reject(new Error('aborted')));
+        return;
+      }
+      setImmediate(() => (r instanceof Error ? reject(r) : resolve(r)));
+    });
+  }
+  /** Every user event the fake accepted, decoded, in acceptance order. */
+  events(): unknown[] {
+    return this.accepted.flatMap((r) => deaggregateRecordData(Buffer.from(r.Data)).map((b) => JSON.parse(b.toString())));
+  }
+}
+
+function okAll(records: unknown[]): PutRecordsCommandOutput {
+  return { FailedRecordCount: 0, Records: records.map((_, i) => ({ SequenceNumber: String(i), ShardId: 'shardId-0' })), $metadata: {} };
+}
+
+function networkError(): Error {
+  const e = new Error('connect ECONNREFUSED 127.0.0.1:1');
+  e.name = 'Error';
+  return e;
+}
+
+function producer(fake: FakeKinesis, opts: Partial<KinesisProducerOptions> = {}): KinesisProducer {
+  return new KinesisProducer({ client: fake.asClient(), lingerMs: 1, backoff: { baseMs: 1, capMs: 5 }, random: () => 0.5, ...opts });
+}
+
+describe('KinesisProducer (buffering and retries)', () => {
+  it('aggregates events of one key into one record and sends them all', async () => {
+    const fake = new FakeKinesis();
+    const p = producer(fake);
+    for (let i = 0; i < 100; i++) p.put('s', 'BTCUSDT', { i });
+    expect(await p.flush(2000)).toBe(true);
+    expect(fake.events()).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })));
+    expect(fake.calls.every((c) => c.records.length === 1)).toBe(true);
+    const st = p.stats();
+    expect(st.events_sent).toBe(100);
+    expect(st.buffer_size).toBe(0);
+    await p.close();
+  });
+
+  it('without aggregation sends ≤ 500 records per call', async () => {
+    const fake = new FakeKinesis();
+    const p = producer(fake, { aggregate: false, lingerMs: 50 });
+    for (let i = 0; i < 1200; i++) p.put('s', 'K', { i });
+    expect(await p.flush(2000)).toBe(true);
+    expect(Math.max(...fake.calls.map((c) => c.records.length))).toBe(500);
+    expect(fake.events().length).toBe(1200);
+    await p.close();
+  });
+
+  it('rejects an event over 1 MiB with a typed error and a counter, never sending it', async () => {
+    const fake = new FakeKinesis();
+    const p = producer(fake);
+    expect(() => p.putData('s', 'K', Buffer.alloc(1024 * 1024))).toThrow(KinesisRecordTooLargeError);
+    expect(() => p.put('s', 'K', { big: 1n })).toThrow(KinesisSerializationError);
+    expect(p.stats().rejected_oversize).toBe(1);
+    await p.flush(100);
+    expect(fake.calls.length).toBe(0);
+    await p.close();
+    expect(() => p.put('s', 'K', {})).toThrow(KinesisProducerClosedError);
+  });
+
+  it('retries only the failed records of a partial failure and keeps per-key order', async () => {
+    const fake = new FakeKinesis((records, call) =>
+      call === 1
+        ? {
+            FailedRecordCount: 1,
+            Records: records.map((r) =>
+              r.PartitionKey === 'B' ? { ErrorCode: 'InternalFailure', ErrorMessage: 'boom' } : { SequenceNumber: '1', ShardId: 's' },
+            ),
+            $metadata: {},
+          }
+        : okAll(records),
+    );
+    const p = producer(fake);
+    for (let i = 0; i < 10; i++) {
+      p.put('s', 'A', { k: 'A', i });
+      p.put('s', 'B', { k: 'B', i });
+    }
+    expect(await p.flush(2000)).toBe(true);
+    const keysOfCall2 = fake.calls[1].records.map((r) => r.PartitionKey);
+    expect(keysOfCall2).toEqual(['B']);
+    const ev = fake.events() as Array<{ k: string; i: number }>;
+    expect(ev.filter((e) => e.k === 'A').map((e) => e.i)).toEqual([...Array(10).keys()]);
+    expect(ev.filter((e) => e.k === 'B').map((e) => e.i)).toEqual([...Array(10).keys()]);
+    const st = p.stats();
+    expect(st.retries).toBe(10);
+    expect(st.failed_records).toBe(1);
+    expect(st.events_sent).toBe(20);
+    await p.close();
+  });
+
+  it('halves the batch size on throttling and grows it back after successes', async () => {
+    let throttle = true;
+    const fake = new FakeKinesis((records) =>
+      throttle
+        ? { FailedRecordCount: records.length, Records: records.map(() => ({ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' })), $metadata: {} }
+        : okAll(records),
+    );
+    const p = producer(fake, { batchSize: 400, aggregate: false });
+    for (let i = 0; i < 50; i++) p.put('s', 'K', { i });
+    await new Promise((r) => setTimeout(r, 60));
+    const shrunk = p.stats().batch_size.s;
+    expect(shrunk).toBeLessThan(50);
+    expect(p.stats().throttled).toBeGreaterThan(0);
+    expect(p.stats().last_error).toContain('ProvisionedThroughputExceededException');
+    throttle = false;
+    for (let i = 50; i < 2000; i++) p.put('s', 'K', { i });
+    expect(await p.flush(5000)).toBe(true);
+    expect(p.stats().batch_size.s).toBe(400);
+    expect((fake.events() as Array<{ i: number }>).length).toBe(2000);
+    await p.close();
+  });
+
+  it('when Kinesis is unreachable, keeps the newest events within the bound and drops the oldest', async () => {
+    let down = true;
+    const fake = new FakeKinesis((records) => (down ? networkError() : okAll(records)));
+    const drops: number[] = [];
+    const p = producer(fake, { maxBufferedEvents: 100, hooks: { onDrop: (d) => drops.push(d.count) } });
+    for (let i = 0; i < 1000; i++) p.put('s', 'K', { i });
+    await new Promise((r) => setTimeout(r, 30));
+    const st = p.stats();
+    expect(st.buffer_size).toBeLessThanOrEqual(100 + 100); // bound + at most one in-flight batch
+    expect(st.dropped).toBeGreaterThanOrEqual(800);
+    expect(drops.reduce((a, b) => a + b, 0)).toBe(st.dropped);
+    expect(st.status).not.toBe('healthy');
+    down = false;
+    expect(await p.flush(3000)).toBe(true);
+    const got = (fake.events() as Array<{ i: number }>).map((e) => e.i);
+    expect(got.length + p.stats().dropped).toBe(1000);
+    // What survived is the newest, in order.
+    expect(got).toEqual([...got].sort((a, b) => a - b));
+    expect(got[got.length - 1]).toBe(999);
+    expect(got[0]).toBeGreaterThanOrEqual(800);
+    await p.close();
+  });
+
+  it('drops by bytes too', async () => {
+    const fake = new FakeKinesis(() => networkError());
+    const p = producer(fake, { maxBufferedBytes: 10_000 });
+    for (let i = 0; i < 100; i++) p.putData('s', 'K', Buffer.alloc(1000, 65));
+    expect(p.stats().buffer_bytes).toBeLessThanOrEqual(10_000 + 1000);
+    expect(p.stats().dropped).toBeGreaterThanOrEqual(89);
+    await p.close(50);
+  });
+
+  it('close() gives up after its timeout, counts what was never sent, and settles a hung call', async () => {
+    const fake = new FakeKinesis(() => 'hang');
+    const p = producer(fake);
+    for (let i = 0; i < 10; i++) p.put('s', 'K', { i });
+    p.put('t', 'K', { i: 0 });
+    const { unsent } = await p.close(100);
+    expect(unsent).toBe(11);
+    expect(p.stats().in_flight_calls).toBe(0);
+  });
+
+  it('reports acknowledgements with enqueue times for latency measurement', async () => {
+    const fake = new FakeKinesis();
+    const acks: number[] = [];
+    const p = producer(fake, { hooks: { onAck: (a) => acks.push(...a.enqueuedAt.map((t) => a.ackedAt - t)) } });
+    for (let i = 0; i < 30; i++) p.put('s', `K${i % 3}`, { i });
+    await p.flush(2000);
+    expect(acks.length).toBe(30);
+    expect(acks.every((ms) => ms >= 0)).toBe(true);
+    expect(p.stats().success_rate).toBe(1);
+    await p.close();
+  });
+});
