@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { RedisClient } from '../../../src/redis/connect.js';
+import { symbolKeys } from '../../../src/redis/keys.js';
+import { ProjectionWriteError, ProjectionWriter } from '../../../src/redis/projection.js';
+import { readMinuteStats } from '../../../src/redis/streams.js';
+import { uniqueSymbol } from '../../support/servers.js';
+import { connect } from './helpers.js';
+
+let redis: RedisClient;
+beforeAll(async () => {
+  redis = await connect(inject('redisUrl'));
+});
+afterAll(() => redis.quit());
+
+describe('ProjectionWriter', () => {
+  it('writes ob, tr, feat and minute stats of several symbols in one batch with TTLs', async () => {
+    const [a, b] = [uniqueSymbol(), uniqueSymbol()];
+    const w = new ProjectionWriter(redis);
+    const res = await w.write([
+      {
+        symbol: a,
+        ob: { set: { best_bid: '100.10', best_ask: '100.20', bid1_p: '100.10' }, del: [] },
+        tr1s: { count: '3', volume: '0.001' },
+        tr5s: { count: '9', volume: '0.003', price_momentum: '0.1' },
+        feat: { mid_price: '100.15' },
+        minutes: [{ minuteStartMs: 1_700_000_040_000, count: 9, volume: '0.00300000' }],
+      },
+      { symbol: b, ob: { set: { best_bid: '7' }, del: [] } },
+    ]);
+    expect(res.obWritten).toEqual({ [a]: true, [b]: true });
+    const k = symbolKeys(a);
+    expect(await redis.hgetall(k.ob)).toEqual({ best_bid: '100.10', best_ask: '100.20', bid1_p: '100.10' });
+    expect(await redis.hgetall(k.tr1s)).toEqual({ count: '3', volume: '0.001' });
+    expect(await redis.hgetall(k.tr5s)).toMatchObject({ price_momentum: '0.1' });
+    expect(await redis.hgetall(k.feat)).toEqual({ mid_price: '100.15' });
+    expect(await redis.hgetall(symbolKeys(b).ob)).toEqual({ best_bid: '7' });
+    expect(await redis.ttl(k.ob)).toBe(-1);
+    expect(await redis.ttl(k.tr1s)).toBeGreaterThan(290);
+    expect(await redis.ttl(k.tr5s)).toBeGreaterThan(290);
+    const featTtl = await redis.ttl(k.feat);
+    expect(featTtl).toBeGreaterThan(110);
+    expect(featTtl).toBeLessThanOrEqual(120);
+    expect(await readMinuteStats(redis, a, [1_700_000_040_000, 1_700_000_100_000])).toEqual([
+      { minuteStartMs: 1_700_000_040_000, count: 9, volume: '0.00300000' },
+    ]);
+    expect(w.stats()).toMatchObject({ operations: 1, errors: 0 });
+    expect(w.stats().lastLatencyMs).toBeGreaterThan(0);
+  });
+
+  it('removes stale level fields and replaces window hashes whole', async () => {
+    const s = uniqueSymbol();
+    const k = symbolKeys(s);
+    const w = new ProjectionWriter(redis);
+    await w.write([
+      { symbol: s, ob: { set: { bid1_p: '1', bid2_p: '2', bid3_p: '3' }, del: [] }, tr1s: { count: '2', vwap: '5', last_ts_us: '9' } },
+    ]);
+    await w.write([{ symbol: s, ob: { set: { bid1_p: '1.5' }, del: ['bid2_p', 'bid3_p'] }, tr1s: { count: '0' } }]);
+    expect(await redis.hgetall(k.ob)).toEqual({ bid1_p: '1.5' });
+    expect(await redis.hgetall(k.tr1s)).toEqual({ count: '0' });
+  });
+
+  it('never writes ob while the re-anchor flag exists, but still writes tr and feat', async () => {
+    const s = uniqueSymbol();
+    const k = symbolKeys(s);
+    const w = new ProjectionWriter(redis);
+    await w.write([{ symbol: s, ob: { set: { best_bid: 'old' }, del: [] } }]);
+    await redis.set(k.flag, 'someone', 'EX', 30);
+    const res = await w.write([
+      { symbol: s, ob: { set: { best_bid: 'new', x: '1' }, del: ['best_bid'] }, tr1s: { count: '1' }, feat: { f: '1' } },
+    ]);
+    expect(res.obWritten[s]).toBe(false);
+    expect(await redis.hgetall(k.ob)).toEqual({ best_bid: 'old' });
+    expect(await redis.hgetall(k.tr1s)).toEqual({ count: '1' });
+    expect(await redis.hgetall(k.feat)).toEqual({ f: '1' });
+    expect(w.stats().obSkipped).toBe(1);
+    await redis.del(k.flag);
+    expect((await w.write([{ symbol: s, ob: { set: { best_bid: 'new' }, del: [] } }])).obWritten[s]).toBe(true);
+    expect(await redis.hget(k.ob, 'best_bid')).toBe('new');
+  });
+
+  it('prunes per-minute stats older than the retention', async () => {
+    const s = uniqueSymbol();
+    const w = new ProjectionWriter(redis, { minutesRetention: 10 });
+    const base = 1_700_000_000_000 - (1_700_000_000_000 % 60_000);
+    for (let i = 0; i < 40; i += 4) {
+      await w.write([
+        {
+          symbol: s,
+          minutes: [0, 1, 2, 3].map((j) => ({ minuteStartMs: base + (i + j) * 60_000, count: i + j, volume: '1' })),
+        },
+      ]);
+    }
+    const fields = (await redis.hkeys(symbolKeys(s).minutes)).map(Number);
+    expect(Math.max(...fields)).toBe(base + 39 * 60_000);
+    expect(fields.length).toBeLessThanOrEqual(10 + 5 + 4);
+    expect(Math.min(...fields)).toBeGreaterThanOrEqual(base + (39 - 10 - 5 - 4) * 60_000);
+  });
+
+  it('rejects bad input with a typed, non-retryable error and counts it', async () => {
+    const w = new ProjectionWriter(redis);
+    const bad = w.write([{ symbol: 'bad symbol', tr1s: { a: '1' } }]);
+    await expect(bad).rejects.toBeInstanceOf(ProjectionWriteError);
+    await expect(bad).rejects.toMatchObject({ retryable: false });
+    await expect(
+      w.write([{ symbol: uniqueSymbol(), tr1s: { a: 1 as unknown as string } }]),
+    ).rejects.toMatchObject({ retryable: false });
+    expect(w.stats().errors).toBe(2);
+  });
+
+  it('treats a type clash inside the MULTI as a command error', async () => {
+    const s = uniqueSymbol();
+    await redis.set(symbolKeys(s).ob, 'not a hash');
+    const w = new ProjectionWriter(redis);
+    await expect(w.write([{ symbol: s, ob: { set: { a: '1' }, del: [] } }])).rejects.toMatchObject({
+      name: 'ProjectionWriteError',
+      retryable: false,
+    });
+  });
+});
