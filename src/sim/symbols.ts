@@ -1,0 +1,127 @@
+/**
+ * Instrument definitions of the simulated venue. Internally prices are integer ticks and quantities integer
+ * lots; outward they become Binance's fixed 8-decimal strings and, on the SBE wire, mantissas at exponent -8.
+ */
+
+export interface SymbolSpec {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  /** Decimals of the tick size: 2 → tickSize 0.01. */
+  tickDecimals: number;
+  /** Decimals of the lot (step) size: 5 → stepSize 0.00001. */
+  lotDecimals: number;
+  /** Band the random walk stays in, and where it starts, in ticks. */
+  minPriceTicks: number;
+  maxPriceTicks: number;
+  initialPriceTicks: number;
+}
+
+/** Exponent of every price and quantity mantissa on the SBE wire (as live BTCUSDT). */
+export const WIRE_EXPONENT = -8;
+/** Binance renders REST prices and quantities with 8 decimals. */
+export const REST_DECIMALS = 8;
+
+const KNOWN: Record<string, Omit<SymbolSpec, 'symbol'>> = {
+  BTCUSDT: {
+    baseAsset: 'BTC',
+    quoteAsset: 'USDT',
+    tickDecimals: 2,
+    lotDecimals: 5,
+    minPriceTicks: 60_000_00,
+    maxPriceTicks: 100_000_00,
+    initialPriceTicks: 85_000_00,
+  },
+  ETHUSDT: {
+    baseAsset: 'ETH',
+    quoteAsset: 'USDT',
+    tickDecimals: 2,
+    lotDecimals: 4,
+    minPriceTicks: 1_500_00,
+    maxPriceTicks: 6_000_00,
+    initialPriceTicks: 3_000_00,
+  },
+};
+
+const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY'];
+
+export class SymbolError extends Error {
+  override readonly name = 'SymbolError';
+}
+
+/** The spec of a symbol; unknown but well-formed symbols get a generic instrument around 100.00. */
+export function symbolSpec(symbol: string): SymbolSpec {
+  if (!/^[A-Z0-9]{2,20}$/.test(symbol)) {
+    throw new SymbolError(`invalid symbol ${JSON.stringify(symbol)}: expected 2-20 upper-case letters/digits`);
+  }
+  const known = KNOWN[symbol];
+  if (known) return { symbol, ...known };
+  const quote = QUOTES.find((q) => symbol.endsWith(q) && symbol.length > q.length) ?? 'USDT';
+  const base = symbol.endsWith(quote) ? symbol.slice(0, -quote.length) : symbol;
+  return {
+    symbol,
+    baseAsset: base,
+    quoteAsset: quote,
+    tickDecimals: 2,
+    lotDecimals: 3,
+    minPriceTicks: 50_00,
+    maxPriceTicks: 200_00,
+    initialPriceTicks: 100_00,
+  };
+}
+
+/** A non-negative integer `n` scaled by 10^-decimals, rendered with exactly `width` decimals. */
+export function fixedDecimal(n: number, decimals: number, width = REST_DECIMALS): string {
+  const s = String(n);
+  const pad = s.length <= decimals ? '0'.repeat(decimals - s.length + 1) + s : s;
+  const int = pad.slice(0, pad.length - decimals);
+  const frac = pad.slice(pad.length - decimals);
+  return `${int}.${frac}${'0'.repeat(width - decimals)}`;
+}
+
+/** Same as fixedDecimal for values beyond 2^53 (quote volumes). */
+export function fixedDecimalBig(n: bigint, decimals: number, width = REST_DECIMALS): string {
+  const s = n.toString();
+  const pad = s.length <= decimals ? '0'.repeat(decimals - s.length + 1) + s : s;
+  return `${pad.slice(0, pad.length - decimals)}.${pad.slice(pad.length - decimals)}${'0'.repeat(width - decimals)}`;
+}
+
+export class SymbolFormat {
+  readonly tickSize: string;
+  readonly stepSize: string;
+
+  constructor(readonly spec: SymbolSpec) {
+    this.tickSize = fixedDecimal(1, spec.tickDecimals);
+    this.stepSize = fixedDecimal(1, spec.lotDecimals);
+  }
+
+  price(ticks: number): string {
+    return fixedDecimal(ticks, this.spec.tickDecimals);
+  }
+
+  qty(lots: number): string {
+    return fixedDecimal(lots, this.spec.lotDecimals);
+  }
+
+  /** price × qty exactly (ticks × lots can pass 2^53 only for absurd sizes, so BigInt is used). */
+  quote(ticks: number, lots: number): string {
+    return fixedDecimalBig(BigInt(ticks) * BigInt(lots), this.spec.tickDecimals + this.spec.lotDecimals);
+  }
+
+  quoteBig(ticksTimesLots: bigint): string {
+    return fixedDecimalBig(ticksTimesLots, this.spec.tickDecimals + this.spec.lotDecimals);
+  }
+
+  /** Parse a REST price string back to ticks; undefined when it is not on the tick grid. */
+  parsePriceTicks(text: string): number | undefined {
+    return parseScaled(text, this.spec.tickDecimals);
+  }
+}
+
+function parseScaled(text: string, decimals: number): number | undefined {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  if (frac.length > decimals) return undefined;
+  return Number(m[1] + frac.padEnd(decimals, '0'));
+}
