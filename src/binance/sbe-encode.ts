@@ -1,14 +1,24 @@
 /**
- * Encoders for the four Binance SBE stream messages (schema stream_1_0, id 1, version 0). The simulator
- * and tests build wire frames with these; decimal strings become mantissas at the frame's exponents, and
- * a value with more digits than the exponent allows throws instead of being rounded.
+ * Encoders for the four Binance SBE stream messages (schema stream_1_0, id 1, version 0), on top of the
+ * generated flyweight encoders. The simulator and tests build wire frames with these; decimal strings
+ * become mantissas at the frame's exponents, and a value with more digits than the exponent allows (or an
+ * int64 overflow, a symbol over 255 bytes, more than 65535 levels) throws SbeEncodeError, never rounds.
  */
 import { DecimalError, toMantissa } from '../core/decimal.js';
 import type { Level, MarketEvent } from '../core/events.js';
+import { SbeEncodeError } from '../sbe/errors.js';
+import {
+  BestBidAskStreamEventEncoder,
+  BoolEnum,
+  DepthDiffStreamEventBidsEncoder,
+  DepthDiffStreamEventEncoder,
+  DepthSnapshotStreamEventEncoder,
+  MESSAGE_HEADER_SIZE,
+  TradesStreamEventEncoder,
+  TradesStreamEventTradesEncoder,
+} from '../sbe/generated.js';
 
-export class SbeEncodeError extends Error {
-  override readonly name = 'SbeEncodeError';
-}
+export { SbeEncodeError } from '../sbe/errors.js';
 
 export interface TradeEntry {
   id: number;
@@ -64,63 +74,11 @@ export interface FrameExponents {
   qtyExponent: number;
 }
 
-const SCHEMA_ID = 1;
-const SCHEMA_VERSION = 0;
-const HEADER_SIZE = 8;
-const TRADE_ENTRY_SIZE = 25;
-const LEVEL_ENTRY_SIZE = 16;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 const utf8 = new TextEncoder();
-
-/** A cursor over a frame of known size; every write is bounds-checked by DataView itself. */
-class FrameWriter {
-  readonly bytes: Uint8Array;
-  private readonly view: DataView;
-  pos = 0;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-  }
-
-  header(blockLength: number, templateId: number): void {
-    this.u16(blockLength);
-    this.u16(templateId);
-    this.u16(SCHEMA_ID);
-    this.u16(SCHEMA_VERSION);
-  }
-
-  u8(v: number): void {
-    this.view.setUint8(this.pos, v);
-    this.pos += 1;
-  }
-
-  i8(v: number): void {
-    this.view.setInt8(this.pos, v);
-    this.pos += 1;
-  }
-
-  u16(v: number): void {
-    this.view.setUint16(this.pos, v, true);
-    this.pos += 2;
-  }
-
-  u32(v: number): void {
-    this.view.setUint32(this.pos, v, true);
-    this.pos += 4;
-  }
-
-  i64(v: bigint): void {
-    this.view.setBigInt64(this.pos, v, true);
-    this.pos += 8;
-  }
-
-  raw(b: Uint8Array): void {
-    this.bytes.set(b, this.pos);
-    this.pos += b.length;
-  }
-}
+const tradesEncoder = new TradesStreamEventEncoder();
+const bestBidAskEncoder = new BestBidAskStreamEventEncoder();
+const snapshotEncoder = new DepthSnapshotStreamEventEncoder();
+const diffEncoder = new DepthDiffStreamEventEncoder();
 
 function symbolBytes(symbol: string): Uint8Array {
   const b = utf8.encode(symbol);
@@ -139,111 +97,116 @@ function int64(name: string, v: number): bigint {
 }
 
 function mantissa(name: string, text: string, exp: number): bigint {
-  let m: bigint;
   try {
-    m = toMantissa(text, exp);
+    return toMantissa(text, exp);
   } catch (err) {
     if (err instanceof DecimalError) throw new SbeEncodeError(`${name}: ${err.message}`);
     throw err;
   }
-  if (m < INT64_MIN || m > INT64_MAX) throw new SbeEncodeError(`${name} ${text} overflows an int64 mantissa at exponent ${exp}`);
-  return m;
 }
 
-function levelCount(side: string, n: number): number {
-  if (n > 0xffff) throw new SbeEncodeError(`${side} has ${n} levels; groupSize16Encoding holds at most 65535`);
-  return n;
+function frame(size: number): DataView {
+  return new DataView(new ArrayBuffer(size));
+}
+
+function bytesOf(view: DataView, length: number): Uint8Array {
+  return new Uint8Array(view.buffer, 0, length);
 }
 
 export function encodeTradesFrame(e: TradesFrameInput): Uint8Array {
   const pe = exponent('priceExponent', e.priceExponent);
   const qe = exponent('qtyExponent', e.qtyExponent);
   const sym = symbolBytes(e.symbol);
-  const n = e.trades.length;
-  const w = new FrameWriter(HEADER_SIZE + 18 + 6 + n * TRADE_ENTRY_SIZE + 1 + sym.length);
-  w.header(18, 10000);
-  w.i64(int64('eventTimeUs', e.eventTimeUs));
-  w.i64(int64('transactTimeUs', e.transactTimeUs));
-  w.i8(pe);
-  w.i8(qe);
-  w.u16(TRADE_ENTRY_SIZE);
-  w.u32(n);
+  const G = TradesStreamEventTradesEncoder;
+  const view = frame(MESSAGE_HEADER_SIZE + TradesStreamEventEncoder.BLOCK_LENGTH + G.HEADER_SIZE + e.trades.length * G.BLOCK_LENGTH + 1 + sym.length);
+  const enc = tradesEncoder
+    .wrapAndApplyHeader(view, 0)
+    .eventTime(int64('eventTimeUs', e.eventTimeUs))
+    .transactTime(int64('transactTimeUs', e.transactTimeUs))
+    .priceExponent(pe)
+    .qtyExponent(qe);
+  const group = enc.tradesCount(e.trades.length);
   for (const t of e.trades) {
-    w.i64(int64('trade id', t.id));
-    w.i64(mantissa('trade price', t.price, pe));
-    w.i64(mantissa('trade qty', t.qty, qe));
-    w.u8(t.isBuyerMaker ? 1 : 0);
+    group
+      .next()
+      .id(int64('trade id', t.id))
+      .price(mantissa('trade price', t.price, pe))
+      .qty(mantissa('trade qty', t.qty, qe))
+      .isBuyerMaker(t.isBuyerMaker ? BoolEnum.True : BoolEnum.False);
   }
-  w.u8(sym.length);
-  w.raw(sym);
-  return w.bytes;
+  enc.symbol(sym);
+  return bytesOf(view, enc.encodedLength());
 }
 
 export function encodeBestBidAskFrame(e: BestBidAskFrameInput): Uint8Array {
   const pe = exponent('priceExponent', e.priceExponent);
   const qe = exponent('qtyExponent', e.qtyExponent);
   const sym = symbolBytes(e.symbol);
-  const w = new FrameWriter(HEADER_SIZE + 50 + 1 + sym.length);
-  w.header(50, 10001);
-  w.i64(int64('eventTimeUs', e.eventTimeUs));
-  w.i64(int64('bookUpdateId', e.bookUpdateId));
-  w.i8(pe);
-  w.i8(qe);
-  w.i64(mantissa('bidPrice', e.bidPrice, pe));
-  w.i64(mantissa('bidQty', e.bidQty, qe));
-  w.i64(mantissa('askPrice', e.askPrice, pe));
-  w.i64(mantissa('askQty', e.askQty, qe));
-  w.u8(sym.length);
-  w.raw(sym);
-  return w.bytes;
+  const view = frame(MESSAGE_HEADER_SIZE + BestBidAskStreamEventEncoder.BLOCK_LENGTH + 1 + sym.length);
+  const enc = bestBidAskEncoder
+    .wrapAndApplyHeader(view, 0)
+    .eventTime(int64('eventTimeUs', e.eventTimeUs))
+    .bookUpdateId(int64('bookUpdateId', e.bookUpdateId))
+    .priceExponent(pe)
+    .qtyExponent(qe)
+    .bidPrice(mantissa('bidPrice', e.bidPrice, pe))
+    .bidQty(mantissa('bidQty', e.bidQty, qe))
+    .askPrice(mantissa('askPrice', e.askPrice, pe))
+    .askQty(mantissa('askQty', e.askQty, qe))
+    .symbol(sym);
+  return bytesOf(view, enc.encodedLength());
 }
 
-function writeLevels(w: FrameWriter, side: string, levels: [string, string][], pe: number, qe: number): void {
-  w.u16(LEVEL_ENTRY_SIZE);
-  w.u16(levelCount(side, levels.length));
-  for (const [p, q] of levels) {
-    w.i64(mantissa(`${side} price`, p, pe));
-    w.i64(mantissa(`${side} qty`, q, qe));
-  }
+interface LevelGroupEncoder {
+  next(): { price(v: bigint): { qty(v: bigint): unknown } };
 }
 
+function writeLevels(group: LevelGroupEncoder, side: string, levels: [string, string][], pe: number, qe: number): void {
+  for (const [p, q] of levels) group.next().price(mantissa(`${side} price`, p, pe)).qty(mantissa(`${side} qty`, q, qe));
+}
+
+/** Both depth messages share the level group layout (groupSize16Encoding, 16-byte entries). */
 function levelsSize(bids: unknown[], asks: unknown[]): number {
-  return 4 + bids.length * LEVEL_ENTRY_SIZE + 4 + asks.length * LEVEL_ENTRY_SIZE;
+  const G = DepthDiffStreamEventBidsEncoder;
+  for (const [side, n] of [['bids', bids.length], ['asks', asks.length]] as const) {
+    if (n > G.MAX_COUNT) throw new SbeEncodeError(`${side} has ${n} levels; groupSize16Encoding holds at most ${G.MAX_COUNT}`);
+  }
+  return 2 * G.HEADER_SIZE + (bids.length + asks.length) * G.BLOCK_LENGTH;
 }
 
 export function encodeDepthSnapshotFrame(e: DepthSnapshotFrameInput): Uint8Array {
   const pe = exponent('priceExponent', e.priceExponent);
   const qe = exponent('qtyExponent', e.qtyExponent);
   const sym = symbolBytes(e.symbol);
-  const w = new FrameWriter(HEADER_SIZE + 18 + levelsSize(e.bids, e.asks) + 1 + sym.length);
-  w.header(18, 10002);
-  w.i64(int64('eventTimeUs', e.eventTimeUs));
-  w.i64(int64('bookUpdateId', e.bookUpdateId));
-  w.i8(pe);
-  w.i8(qe);
-  writeLevels(w, 'bids', e.bids, pe, qe);
-  writeLevels(w, 'asks', e.asks, pe, qe);
-  w.u8(sym.length);
-  w.raw(sym);
-  return w.bytes;
+  const view = frame(MESSAGE_HEADER_SIZE + DepthSnapshotStreamEventEncoder.BLOCK_LENGTH + levelsSize(e.bids, e.asks) + 1 + sym.length);
+  const enc = snapshotEncoder
+    .wrapAndApplyHeader(view, 0)
+    .eventTime(int64('eventTimeUs', e.eventTimeUs))
+    .bookUpdateId(int64('bookUpdateId', e.bookUpdateId))
+    .priceExponent(pe)
+    .qtyExponent(qe);
+  writeLevels(enc.bidsCount(e.bids.length), 'bids', e.bids, pe, qe);
+  writeLevels(enc.asksCount(e.asks.length), 'asks', e.asks, pe, qe);
+  enc.symbol(sym);
+  return bytesOf(view, enc.encodedLength());
 }
 
 export function encodeDepthDiffFrame(e: DepthDiffFrameInput): Uint8Array {
   const pe = exponent('priceExponent', e.priceExponent);
   const qe = exponent('qtyExponent', e.qtyExponent);
   const sym = symbolBytes(e.symbol);
-  const w = new FrameWriter(HEADER_SIZE + 26 + levelsSize(e.bids, e.asks) + 1 + sym.length);
-  w.header(26, 10003);
-  w.i64(int64('eventTimeUs', e.eventTimeUs));
-  w.i64(int64('firstBookUpdateId', e.firstBookUpdateId));
-  w.i64(int64('lastBookUpdateId', e.lastBookUpdateId));
-  w.i8(pe);
-  w.i8(qe);
-  writeLevels(w, 'bids', e.bids, pe, qe);
-  writeLevels(w, 'asks', e.asks, pe, qe);
-  w.u8(sym.length);
-  w.raw(sym);
-  return w.bytes;
+  const view = frame(MESSAGE_HEADER_SIZE + DepthDiffStreamEventEncoder.BLOCK_LENGTH + levelsSize(e.bids, e.asks) + 1 + sym.length);
+  const enc = diffEncoder
+    .wrapAndApplyHeader(view, 0)
+    .eventTime(int64('eventTimeUs', e.eventTimeUs))
+    .firstBookUpdateId(int64('firstBookUpdateId', e.firstBookUpdateId))
+    .lastBookUpdateId(int64('lastBookUpdateId', e.lastBookUpdateId))
+    .priceExponent(pe)
+    .qtyExponent(qe);
+  writeLevels(enc.bidsCount(e.bids.length), 'bids', e.bids, pe, qe);
+  writeLevels(enc.asksCount(e.asks.length), 'asks', e.asks, pe, qe);
+  enc.symbol(sym);
+  return bytesOf(view, enc.encodedLength());
 }
 
 const asPairs = (levels: Level[]): [string, string][] => levels;

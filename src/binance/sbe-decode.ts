@@ -1,0 +1,218 @@
+/**
+ * Binance SBE stream frames → normalized MarketEvents (source "sbe"). All wire knowledge stays here and
+ * in the generated codec; the rest of the system sees only src/core/events.ts types. Any malformed frame
+ * surfaces as SbeDecodeError with a code, never as another exception, and nothing is allocated in
+ * proportion to a count the frame claims (groups are bounded by the bytes present before iteration).
+ */
+import type { BestBidAskEvent, DepthEvent, DepthSnapshotEvent, Level, MarketEvent, TradeEvent } from '../core/events.js';
+import { SbeDecodeError } from '../sbe/errors.js';
+import {
+  BestBidAskStreamEventDecoder,
+  BoolEnum,
+  DepthDiffStreamEventDecoder,
+  DepthSnapshotStreamEventDecoder,
+  MESSAGE_HEADER_SIZE,
+  MessageHeaderDecoder,
+  SCHEMA_ID,
+  SCHEMA_VERSION,
+  TradesStreamEventDecoder,
+  messageLength,
+} from '../sbe/generated.js';
+import { Utf8Cache } from '../sbe/string-cache.js';
+
+export { SbeDecodeError } from '../sbe/errors.js';
+export type { SbeDecodeErrorCode } from '../sbe/errors.js';
+
+export const TEMPLATE_TRADES = TradesStreamEventDecoder.TEMPLATE_ID;
+export const TEMPLATE_BEST_BID_ASK = BestBidAskStreamEventDecoder.TEMPLATE_ID;
+export const TEMPLATE_DEPTH_SNAPSHOT = DepthSnapshotStreamEventDecoder.TEMPLATE_ID;
+export const TEMPLATE_DEPTH_DIFF = DepthDiffStreamEventDecoder.TEMPLATE_ID;
+
+// Flyweights are reused across calls: decoding allocates only the events it returns.
+const header = new MessageHeaderDecoder();
+const trades = new TradesStreamEventDecoder();
+const bestBidAsk = new BestBidAskStreamEventDecoder();
+const snapshot = new DepthSnapshotStreamEventDecoder();
+const diff = new DepthDiffStreamEventDecoder();
+const symbols = new Utf8Cache();
+
+let cachedBuffer: ArrayBufferLike | undefined;
+let cachedView: DataView = new DataView(new ArrayBuffer(0));
+
+/** One DataView per underlying buffer (frames sliced from one socket buffer share it). */
+function viewOf(frame: Uint8Array): DataView {
+  if (frame.buffer !== cachedBuffer) {
+    cachedView = new DataView(frame.buffer);
+    cachedBuffer = frame.buffer;
+  }
+  return cachedView;
+}
+
+/** The templateId of a frame of this schema, or undefined when it has no complete header of schema 1. */
+export function templateIdOf(frame: Uint8Array): number | undefined {
+  if (frame.length < MESSAGE_HEADER_SIZE) return undefined;
+  const h = header.wrap(viewOf(frame), frame.byteOffset, frame.byteOffset + frame.length);
+  return h.schemaId() === SCHEMA_ID ? h.templateId() : undefined;
+}
+
+/**
+ * Total bytes of the message starting at `offset` in `buf` (header + root block + groups + symbol), so
+ * that a file of back-to-back frames can be split. Throws SbeDecodeError when it cannot be determined.
+ */
+export function frameLength(buf: Uint8Array, offset = 0): number {
+  if (!Number.isInteger(offset) || offset < 0 || offset > buf.length) {
+    throw new SbeDecodeError('TRUNCATED', `offset ${offset} is outside a ${buf.length}-byte buffer`);
+  }
+  return messageLength(viewOf(buf), buf.byteOffset + offset, buf.byteOffset + buf.length);
+}
+
+function readSymbol(dec: { symbolLength(): number; symbolOffset(): number; skipSymbol(): number; view: DataView }, where: string): string {
+  const length = dec.symbolLength();
+  const text = symbols.read(dec.view, dec.symbolOffset(), length, where);
+  dec.skipSymbol();
+  return text;
+}
+
+function checkEnd(limit: number, end: number, version: number, name: string): void {
+  // A newer schema version may append var data after the symbol; for ours the frame must end here.
+  if (limit !== end && version <= SCHEMA_VERSION) {
+    throw new SbeDecodeError('TRAILING_BYTES', `${name}: ${end - limit} bytes after the symbol`);
+  }
+}
+
+function decodeTrades(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): TradeEvent[] {
+  const d = trades.wrap(view, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const transactTs = d.transactTimeAsNumber();
+  const group = d.trades();
+  const out: TradeEvent[] = [];
+  while (group.hasNext()) {
+    group.next();
+    const id = group.idAsNumber();
+    const ev: TradeEvent = {
+      type: 'trade',
+      symbol: '',
+      event_ts: eventTs,
+      source: 'sbe',
+      trade_id: id,
+      price: group.priceDecimal(),
+      quantity: group.qtyDecimal(),
+      is_buyer_maker: group.isBuyerMaker() === BoolEnum.True,
+      sequence_id: id,
+      transact_ts: transactTs,
+    };
+    if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+    out.push(ev);
+  }
+  // The symbol follows the groups on the wire, so it is filled in last.
+  const symbol = readSymbol(d, 'TradesStreamEvent.symbol');
+  for (let i = 0; i < out.length; i++) out[i].symbol = symbol;
+  checkEnd(d.limit, end, version, 'TradesStreamEvent');
+  return out;
+}
+
+function decodeBestBidAsk(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): BestBidAskEvent {
+  const d = bestBidAsk.wrap(view, root, end, blockLength, version);
+  const ev: BestBidAskEvent = {
+    type: 'bestBidAsk',
+    symbol: '',
+    event_ts: d.eventTimeAsNumber(),
+    source: 'sbe',
+    bid_price: d.bidPriceDecimal(),
+    bid_quantity: d.bidQtyDecimal(),
+    ask_price: d.askPriceDecimal(),
+    ask_quantity: d.askQtyDecimal(),
+    sequence_id: d.bookUpdateIdAsNumber(),
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  ev.symbol = readSymbol(d, 'BestBidAskStreamEvent.symbol');
+  checkEnd(d.limit, end, version, 'BestBidAskStreamEvent');
+  return ev;
+}
+
+interface LevelGroup {
+  count: number;
+  hasNext(): boolean;
+  next(): unknown;
+  priceDecimal(): string;
+  qtyDecimal(): string;
+}
+
+function readLevels(group: LevelGroup): Level[] {
+  // count is already bounded by the frame's size (GROUP_TOO_LARGE otherwise), so this allocation is too.
+  const levels: Level[] = new Array<Level>(group.count);
+  for (let i = 0; group.hasNext(); i++) {
+    group.next();
+    levels[i] = [group.priceDecimal(), group.qtyDecimal()];
+  }
+  return levels;
+}
+
+function decodeSnapshot(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): DepthSnapshotEvent {
+  const d = snapshot.wrap(view, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const lastUpdateId = d.bookUpdateIdAsNumber();
+  const bids = readLevels(d.bids());
+  const asks = readLevels(d.asks());
+  const ev: DepthSnapshotEvent = {
+    type: 'depthSnapshot',
+    symbol: readSymbol(d, 'DepthSnapshotStreamEvent.symbol'),
+    event_ts: eventTs,
+    source: 'sbe',
+    last_update_id: lastUpdateId,
+    bids,
+    asks,
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  checkEnd(d.limit, end, version, 'DepthSnapshotStreamEvent');
+  return ev;
+}
+
+function decodeDiff(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): DepthEvent {
+  const d = diff.wrap(view, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const first = d.firstBookUpdateIdAsNumber();
+  const last = d.lastBookUpdateIdAsNumber();
+  const bids = readLevels(d.bids());
+  const asks = readLevels(d.asks());
+  const ev: DepthEvent = {
+    type: 'depth',
+    symbol: readSymbol(d, 'DepthDiffStreamEvent.symbol'),
+    event_ts: eventTs,
+    source: 'sbe',
+    first_update_id: first,
+    final_update_id: last,
+    bids,
+    asks,
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  checkEnd(d.limit, end, version, 'DepthDiffStreamEvent');
+  return ev;
+}
+
+/**
+ * One binary WebSocket frame (exactly one SBE message) → its normalized events: one TradeEvent per trade
+ * of a TradesStreamEvent, otherwise one event. `recvTsUs` is copied to each event's recv_ts_us.
+ * Throws only SbeDecodeError.
+ */
+export function decodeFrame(frame: Uint8Array, recvTsUs?: number): MarketEvent[] {
+  const view = viewOf(frame);
+  const start = frame.byteOffset;
+  const end = start + frame.length;
+  const h = header.wrap(view, start, end).validate();
+  const root = start + MESSAGE_HEADER_SIZE;
+  const blockLength = h.blockLength();
+  const version = h.version();
+  switch (h.templateId()) {
+    case TEMPLATE_TRADES:
+      return decodeTrades(view, root, end, blockLength, version, recvTsUs);
+    case TEMPLATE_BEST_BID_ASK:
+      return [decodeBestBidAsk(view, root, end, blockLength, version, recvTsUs)];
+    case TEMPLATE_DEPTH_SNAPSHOT:
+      return [decodeSnapshot(view, root, end, blockLength, version, recvTsUs)];
+    case TEMPLATE_DEPTH_DIFF:
+      return [decodeDiff(view, root, end, blockLength, version, recvTsUs)];
+    default:
+      throw new SbeDecodeError('UNKNOWN_TEMPLATE', `templateId ${h.templateId()} is not a stream_1_0 message`);
+  }
+}

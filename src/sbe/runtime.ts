@@ -1,0 +1,58 @@
+/** Small helpers the generated codec (generated.ts) calls; kept hand-written so the emitter stays short. */
+import { SbeDecodeError, SbeEncodeError } from './errors.js';
+
+export { SbeDecodeError, SbeEncodeError } from './errors.js';
+export type { SbeDecodeErrorCode } from './errors.js';
+export { formatMantissaAt } from './decimal-format.js';
+
+const TWO_POW_32 = 4294967296;
+
+/** An int64 as a JS number, exactly, or VALUE_OUT_OF_RANGE when it is beyond ±(2^53 - 1). */
+export function int64AsNumber(view: DataView, offset: number, field: string, littleEndian = true): number {
+  const lo = view.getUint32(littleEndian ? offset : offset + 4, littleEndian);
+  const hi = view.getInt32(littleEndian ? offset + 4 : offset, littleEndian);
+  const v = hi * TWO_POW_32 + lo;
+  if (hi > 0x1fffff || hi < -0x200000 || !Number.isSafeInteger(v)) {
+    throw new SbeDecodeError('VALUE_OUT_OF_RANGE', `${field} ${view.getBigInt64(offset, littleEndian)} does not fit a safe integer`);
+  }
+  return v;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 bytes → string; ASCII without the TextDecoder round trip. Invalid UTF-8 → SbeDecodeError(code). */
+export function decodeUtf8(view: DataView, offset: number, length: number, code: 'BAD_STRING' | 'BAD_SYMBOL', field: string): string {
+  if (length <= 64) {
+    let s = '';
+    let i = 0;
+    for (; i < length; i++) {
+      const c = view.getUint8(offset + i);
+      if (c >= 0x80) break;
+      s += String.fromCharCode(c);
+    }
+    if (i === length) return s;
+  }
+  try {
+    return strictUtf8.decode(new Uint8Array(view.buffer, view.byteOffset + offset, length));
+  } catch {
+    throw new SbeDecodeError(code, `${field} is not valid UTF-8`);
+  }
+}
+
+export function truncated(what: string, need: number, have: number): SbeDecodeError {
+  return new SbeDecodeError('TRUNCATED', `${what} needs ${need} bytes, only ${have} remain`);
+}
+
+export function checkEncodeRange(field: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw new SbeEncodeError(`${field} ${v} is outside [${min}, ${max}]`);
+  return v;
+}
+
+export const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export function checkInt64(field: string, v: bigint): void {
+  if (v < INT64_MIN || v > INT64_MAX) throw new SbeEncodeError(`${field} ${v} does not fit an int64`);
+}
