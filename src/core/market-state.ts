@@ -1,0 +1,41 @@
+/** Many symbols: routes each event to its SymbolState (created on first sight, with no book yet). */
+import type { MarketEvent } from './events.js';
+import type { SnapshotInput, SnapshotOutcome } from './book-sync.js';
+import { SymbolState, type ApplyOutcome, type ReanchorRequest, type SymbolStateOptions } from './symbol-state.js';
+
+export class MarketState {
+  private readonly states = new Map<string, SymbolState>();
+
+  constructor(private readonly opts: SymbolStateOptions = {}) {}
+
+  apply(ev: MarketEvent): ApplyOutcome {
+    return this.ensure(ev.symbol).apply(ev);
+  }
+
+  loadSnapshot(symbol: string, s: SnapshotInput, eventTsUs?: number): SnapshotOutcome {
+    return this.ensure(symbol).loadSnapshot(s, eventTsUs);
+  }
+
+  get(symbol: string): SymbolState | undefined {
+    return this.states.get(symbol);
+  }
+
+  ensure(symbol: string): SymbolState {
+    let st = this.states.get(symbol);
+    if (!st) {
+      st = new SymbolState(symbol, this.opts);
+      this.states.set(symbol, st);
+    }
+    return st;
+  }
+
+  symbols(): string[] {
+    return [...this.states.keys()];
+  }
+
+  drainReanchorRequests(): ReanchorRequest[] {
+    const out: ReanchorRequest[] = [];
+    for (const st of this.states.values()) out.push(...st.drainReanchorRequests());
+    return out;
+  }
+}

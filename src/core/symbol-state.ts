@@ -1,0 +1,357 @@
+/**
+ * Everything the pipeline knows about one symbol, fed normalized events: the synced order book, the 1 s and
+ * 5 s trade windows, the mid history, per-minute trade stats and the de-duplication state. It projects
+ * itself into the Redis hashes of SPEC.md (ob, tr, feat). Pure: no I/O, no clock (wall time is a param).
+ *
+ * `now` (FEATURES.md) is the newest event_ts among the symbol's events that were not skipped.
+ *
+ * Best bid/ask (and so mid, spread, the mid history): from the book while it is live; otherwise from the
+ * newest bestBidAsk if it is newer than the (frozen) book; otherwise from the frozen book.
+ */
+import type { BestBidAskEvent, DepthEvent, Level, MarketEvent, TradeEvent } from './events.js';
+import { BookSync, type GapInfo, type ReanchorReason, type SnapshotInput, type SnapshotOutcome } from './book-sync.js';
+import { BookError, type OrderBook } from './order-book.js';
+import { midDecimal, normalizeUnsigned, subDecimals } from './decimal-ops.js';
+import { DecimalError } from './decimal.js';
+import { TradeWindow, toWindowTrade, type TradeWindowStats, type WindowTrade } from './trade-window.js';
+import { MidHistory } from './mid-history.js';
+import { MinuteStats, type MinuteStat } from './minute-stats.js';
+import { TradeDedup } from './trade-dedup.js';
+import { computeFeatures, type FeatureVector } from './features.js';
+
+export type SkipReason = 'stale' | 'duplicate' | 'invalid' | 'wrong-symbol' | 'stale-snapshot';
+
+export interface SymbolGap extends GapInfo {
+  symbol: string;
+  /** event_ts of the diff that exposed the gap (or of the snapshot whose buffer did not connect). */
+  eventTs: number;
+}
+
+export type ApplyOutcome =
+  | { kind: 'applied' }
+  | { kind: 'skipped'; reason: SkipReason; detail?: string }
+  | { kind: 'buffered' }
+  | { kind: 'gap'; gap: SymbolGap };
+
+export interface ReanchorRequest {
+  symbol: string;
+  reason: ReanchorReason;
+}
+
+export interface SymbolStateOptions {
+  /** Diffs buffered while resyncing (default 10,000). */
+  maxBufferedDiffs?: number;
+  /** Applied diffs kept to catch up an older snapshot (default 1,000). */
+  maxRecentDiffs?: number;
+  /** Distinct recent trade ids remembered for de-duplication (default 10,000). */
+  tradeDedupWindow?: number;
+  /** Minutes of per-minute trade stats kept (default 120). */
+  minuteHistory?: number;
+}
+
+export interface ObHash {
+  set: Record<string, string>;
+  /** Fields to delete so nothing stale stays behind (levels beyond the current depth, unknown values). */
+  del: string[];
+}
+
+interface Bba {
+  bid: string;
+  bidQty: string;
+  ask: string;
+  askQty: string;
+  seq: number;
+}
+
+interface Quote {
+  bid: string;
+  ask: string;
+  bidNum: number;
+  askNum: number;
+}
+
+export class SymbolState {
+  private readonly sync: BookSync;
+  private readonly win1 = new TradeWindow(1);
+  private readonly win5 = new TradeWindow(5, { extended: true });
+  private readonly mids = new MidHistory(10_000_000);
+  private readonly minutes: MinuteStats;
+  private readonly dedup: TradeDedup;
+  private nowUs = 0;
+  private bba: Bba | undefined;
+  private lastTradeId = -Infinity;
+  private lastTradePriceStr: string | undefined;
+
+  constructor(
+    readonly symbol: string,
+    opts: SymbolStateOptions = {},
+  ) {
+    this.sync = new BookSync({ maxBuffer: opts.maxBufferedDiffs, maxRecent: opts.maxRecentDiffs });
+    this.minutes = new MinuteStats(opts.minuteHistory ?? 120);
+    this.dedup = new TradeDedup(opts.tradeDedupWindow ?? 10_000);
+  }
+
+  get status(): 'live' | 'resyncing' {
+    return this.sync.status;
+  }
+
+  get lastUpdateId(): number | null {
+    return this.sync.lastUpdateId;
+  }
+
+  /** Newest event time (µs) of the symbol; 0 before the first event. */
+  get now(): number {
+    return this.nowUs;
+  }
+
+  get book(): Readonly<OrderBook> {
+    return this.sync.book;
+  }
+
+  get bufferedDiffs(): number {
+    return this.sync.bufferedCount;
+  }
+
+  get bufferOverflows(): number {
+    return this.sync.bufferOverflows;
+  }
+
+  get lastTradePrice(): string | undefined {
+    return this.lastTradePriceStr;
+  }
+
+  apply(ev: MarketEvent): ApplyOutcome {
+    if (ev.symbol !== this.symbol) {
+      return { kind: 'skipped', reason: 'wrong-symbol', detail: `${ev.symbol} is not ${this.symbol}` };
+    }
+    if (!Number.isSafeInteger(ev.event_ts) || ev.event_ts < 0) {
+      return { kind: 'skipped', reason: 'invalid', detail: `bad event_ts ${String(ev.event_ts)}` };
+    }
+    switch (ev.type) {
+      case 'trade':
+        return this.applyTrade(ev);
+      case 'bestBidAsk':
+        return this.applyBba(ev);
+      case 'depth':
+        return this.applyDepth(ev);
+      case 'depthSnapshot': {
+        if (this.sync.status === 'live' && ev.last_update_id <= (this.sync.lastUpdateId as number)) {
+          return { kind: 'skipped', reason: 'stale-snapshot' };
+        }
+        let out: SnapshotOutcome;
+        try {
+          out = this.loadSnapshot({ lastUpdateId: ev.last_update_id, bids: ev.bids, asks: ev.asks }, ev.event_ts);
+        } catch (err) {
+          if (err instanceof BookError) return { kind: 'skipped', reason: 'invalid', detail: err.message };
+          throw err;
+        }
+        return out.gap ? { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs: ev.event_ts } } : { kind: 'applied' };
+      }
+      default:
+        return { kind: 'skipped', reason: 'invalid', detail: `unknown event type` };
+    }
+  }
+
+  /**
+   * Rebuild the book from a full-depth snapshot (REST re-anchor) and replay buffered diffs with
+   * u > lastUpdateId. Throws BookError before changing anything if the snapshot is malformed.
+   */
+  loadSnapshot(s: SnapshotInput, eventTsUs?: number): SnapshotOutcome {
+    if (!Number.isSafeInteger(s.lastUpdateId) || s.lastUpdateId < 0) {
+      throw new BookError(`bad snapshot lastUpdateId ${String(s.lastUpdateId)}`);
+    }
+    const out = this.sync.loadSnapshot(s);
+    if (eventTsUs !== undefined && Number.isSafeInteger(eventTsUs)) this.touch(eventTsUs);
+    this.recordMid();
+    return out;
+  }
+
+  /** Freeze the book and buffer diffs (an external re-anchor is running); `request` also asks for one. */
+  beginResync(request = false): void {
+    this.sync.beginResync(request);
+  }
+
+  /** Re-anchor requests raised since the last drain (no book yet, gap, buffer that did not connect). */
+  drainReanchorRequests(): ReanchorRequest[] {
+    return this.sync.drainRequests().map((reason) => ({ symbol: this.symbol, reason }));
+  }
+
+  /** ob:{SYM} fields (SPEC.md) for the top `depth` levels; exact decimal strings. */
+  obHash(depth = 10): ObHash {
+    const set: Record<string, string> = {};
+    const del: string[] = [];
+    const q = this.quote();
+    if (q) {
+      set.best_bid = q.bid;
+      set.best_ask = q.ask;
+      set.spread = subDecimals(q.ask, q.bid);
+      set.mid_price = midDecimal(q.bid, q.ask);
+    } else del.push('best_bid', 'best_ask', 'spread', 'mid_price');
+    if (this.lastTradePriceStr !== undefined) set.last_trade_price = this.lastTradePriceStr;
+    else del.push('last_trade_price');
+    set.ts_us = String(this.nowUs);
+    const id = this.sync.lastUpdateId;
+    if (id !== null) set.last_update_id = String(id);
+    else del.push('last_update_id');
+    set.status = this.sync.status;
+    this.levelFields('bid', depth, set, del);
+    this.levelFields('ask', depth, set, del);
+    return { set, del };
+  }
+
+  /** tr:{SYM}:{W}s fields for W = 1 or 5. */
+  trHash(windowSeconds: 1 | 5): Record<string, string> {
+    return this.window(windowSeconds).toHash(this.quote()?.mid);
+  }
+
+  tradeStats(windowSeconds: 1 | 5): TradeWindowStats {
+    return this.window(windowSeconds).stats();
+  }
+
+  /** feat:{SYM} (FEATURES.md); all values finite. `wallMs` is the wall clock (data_age_ms, feature_ts). */
+  features(wallMs: number): FeatureVector {
+    const q = this.quote();
+    const book = this.sync.book;
+    return computeFeatures(
+      {
+        nowUs: this.nowUs,
+        lastTradePrice: this.lastTradePriceStr === undefined ? undefined : Number(this.lastTradePriceStr),
+        bestBid: q?.bidNum,
+        bestAsk: q?.askNum,
+        bookLive: this.sync.status === 'live',
+        bidQtys: book.topQuantities('bid', 10),
+        askQtys: book.topQuantities('ask', 10),
+        tr1: this.win1.stats(),
+        tr5: this.win5.stats(),
+        midAt: (t) => this.mids.at(t),
+      },
+      wallMs,
+    );
+  }
+
+  /** Closed 1-minute buckets of event time: trade count and exact volume (REST volume check). */
+  minuteStats(): MinuteStat[] {
+    return this.minutes.closed(this.nowUs);
+  }
+
+  /** The current mid as a float (undefined without both sides). */
+  midPrice(): number | undefined {
+    return this.quote()?.mid;
+  }
+
+  /** Top `depth` levels per side, best first. */
+  bookLevels(depth = Infinity): { bids: Level[]; asks: Level[] } {
+    const book = this.sync.book;
+    return { bids: book.top('bid', depth), asks: book.top('ask', depth) };
+  }
+
+  private applyTrade(ev: TradeEvent): ApplyOutcome {
+    let wt: WindowTrade;
+    try {
+      if (!Number.isSafeInteger(ev.trade_id)) throw new DecimalError(`bad trade id ${String(ev.trade_id)}`);
+      wt = toWindowTrade(ev);
+    } catch (err) {
+      return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
+    }
+    const seen = this.dedup.check(ev.trade_id);
+    if (seen !== 'new') return { kind: 'skipped', reason: seen };
+    this.touch(ev.event_ts);
+    this.win1.add(wt);
+    this.win5.add(wt);
+    this.minutes.add(wt.ts, wt.qtyM, wt.qtyE);
+    if (ev.trade_id > this.lastTradeId) {
+      this.lastTradeId = ev.trade_id;
+      this.lastTradePriceStr = normalizeUnsigned(ev.price);
+    }
+    return { kind: 'applied' };
+  }
+
+  private applyBba(ev: BestBidAskEvent): ApplyOutcome {
+    const prev = this.bba;
+    if (prev && ev.sequence_id <= prev.seq) {
+      return { kind: 'skipped', reason: ev.sequence_id === prev.seq ? 'duplicate' : 'stale' };
+    }
+    let next: Bba;
+    try {
+      if (!Number.isSafeInteger(ev.sequence_id)) throw new DecimalError(`bad sequence_id ${String(ev.sequence_id)}`);
+      next = {
+        bid: normalizeUnsigned(ev.bid_price),
+        bidQty: normalizeUnsigned(ev.bid_quantity),
+        ask: normalizeUnsigned(ev.ask_price),
+        askQty: normalizeUnsigned(ev.ask_quantity),
+        seq: ev.sequence_id,
+      };
+    } catch (err) {
+      return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
+    }
+    this.bba = next;
+    this.touch(ev.event_ts);
+    this.recordMid();
+    return { kind: 'applied' };
+  }
+
+  private applyDepth(ev: DepthEvent): ApplyOutcome {
+    const out = this.sync.applyDiff(ev);
+    switch (out.kind) {
+      case 'skipped':
+        return out;
+      case 'buffered':
+        this.touch(ev.event_ts);
+        return out;
+      case 'gap':
+        this.touch(ev.event_ts);
+        return { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs: ev.event_ts } };
+      case 'applied':
+        this.touch(ev.event_ts);
+        this.recordMid();
+        return out;
+    }
+  }
+
+  private touch(tsUs: number): void {
+    if (tsUs <= this.nowUs) return;
+    this.nowUs = tsUs;
+    this.win1.advance(tsUs);
+    this.win5.advance(tsUs);
+  }
+
+  private recordMid(): void {
+    const q = this.quote();
+    if (q) this.mids.record(this.nowUs, q.mid);
+  }
+
+  private quote(): (Quote & { mid: number }) | undefined {
+    const book = this.sync.book;
+    const live = this.sync.status === 'live';
+    const id = this.sync.lastUpdateId;
+    if (!live && this.bba && (id === null || this.bba.seq > id)) {
+      const b = this.bba;
+      const bidNum = Number(b.bid);
+      const askNum = Number(b.ask);
+      return { bid: b.bid, ask: b.ask, bidNum, askNum, mid: (bidNum + askNum) / 2 };
+    }
+    const bid = book.bestBid();
+    const ask = book.bestAsk();
+    if (!bid || !ask) return undefined;
+    const bidNum = book.bestBidNumber() as number;
+    const askNum = book.bestAskNumber() as number;
+    return { bid: bid[0], ask: ask[0], bidNum, askNum, mid: (bidNum + askNum) / 2 };
+  }
+
+  private window(seconds: 1 | 5): TradeWindow {
+    if (seconds === 1) return this.win1;
+    if (seconds === 5) return this.win5;
+    throw new RangeError(`no ${String(seconds)} s trade window (1 or 5)`);
+  }
+
+  private levelFields(side: 'bid' | 'ask', depth: number, set: Record<string, string>, del: string[]): void {
+    const levels = this.sync.book.top(side, depth);
+    for (let i = 0; i < depth; i++) {
+      const lv = levels[i];
+      if (lv) {
+        set[`${side}${i + 1}_p`] = lv[0];
+        set[`${side}${i + 1}_q`] = lv[1];
+      } else del.push(`${side}${i + 1}_p`, `${side}${i + 1}_q`);
+    }
+  }
+}
