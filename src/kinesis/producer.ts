@@ -14,12 +14,9 @@ import {
   errorName,
 } from './errors.js';
 import { KplAggregator } from './kpl.js';
+import type { KinesisLogger } from './logger.js';
 
-export interface KinesisLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type { KinesisLogger } from './logger.js';
 
 export type DropReason = 'buffer_full' | 'rejected' | 'closed';
 
