@@ -22,7 +22,7 @@ export function hasRedisServer(): boolean {
  * Start a throw-away `redis-server` on loopback (no persistence). Port 0 picks a free one.
  * Used by `btcpipe up` (when no Redis answers) and by the integration tests.
  */
-export async function startEmbeddedRedis(opts: { port?: number } = {}): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(opts: { port?: number; extraArgs?: string[] } = {}): Promise<EmbeddedRedis> {
   if (!hasRedisServer()) {
     throw new RedisServerMissingError(
       'redis-server is not installed; install it with `apt-get install -y redis-server`',
@@ -31,7 +31,10 @@ export async function startEmbeddedRedis(opts: { port?: number } = {}): Promise<
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
+      ...(opts.extraArgs ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let exited = false;
