@@ -95,8 +95,14 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
     stderr = (stderr + b.toString()).slice(-4000);
   });
   let exited = false;
+  // An emulator must not outlive the process that started it (a crashed test run would leak it).
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   child.once('exit', () => {
     exited = true;
+    process.removeListener('exit', killOnExit);
   });
   const endpoint = `http://127.0.0.1:${plainPort}`;
   const client = localKinesisClient(endpoint, opts.region);
