@@ -43,8 +43,8 @@ export function decodeMinuteValue(minuteStartMs: number, value: string): MinuteS
 /** The full-depth snapshot that travels with a re-anchor swap (stored as JSON). */
 export interface DepthSnapshot {
   lastUpdateId: number;
-  bids: Level[];
-  asks: Level[];
+  bids: readonly Level[];
+  asks: readonly Level[];
 }
 
 function isLevels(v: unknown): v is Level[] {

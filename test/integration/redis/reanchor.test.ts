@@ -4,6 +4,7 @@ import type { RedisClient } from '../../../src/redis/connect.js';
 import { REANCHOR_DONE_STREAM, symbolKeys } from '../../../src/redis/keys.js';
 import { AtomicReanchor, type ReanchorState } from '../../../src/redis/reanchor.js';
 import { readReanchorDone } from '../../../src/redis/streams.js';
+import { buildStagingState } from '../../../src/core/staging.js';
 import { uniqueSymbol } from '../../support/servers.js';
 import { connect, generationState, sleep } from './helpers.js';
 
@@ -179,5 +180,26 @@ describe('AtomicReanchor', () => {
     const json = await redis.get(r.snapshotKey);
     expect(JSON.parse(json!)).toEqual(state.snapshot);
     expect(await redis.ttl(r.snapshotKey)).toBeGreaterThan(590);
+  });
+
+  it('swaps in the hashes the core builds from a REST depth snapshot', async () => {
+    const s = uniqueSymbol();
+    const depth = {
+      lastUpdateId: 777,
+      bids: [['100.10', '1.5'], ['100.00', '2']] as [string, string][],
+      asks: [['100.20', '0.5'], ['100.30', '3']] as [string, string][],
+    };
+    const staged = buildStagingState(s, depth, [], Date.now());
+    const r = await new AtomicReanchor(redis).run(s, async () => ({
+      ob: staged.ob,
+      tr1s: staged.tr1s,
+      tr5s: staged.tr5s,
+      feat: staged.feat,
+      snapshot: depth,
+    }));
+    expect(r).toMatchObject({ status: 'ok', lastUpdateId: 777 });
+    const ob = await redis.hgetall(symbolKeys(s).ob);
+    expect(ob).toEqual(staged.ob);
+    expect(Number(ob.bid1_p)).toBe(100.1);
   });
 });
