@@ -1,0 +1,16 @@
+/**
+ * The bench section registry used by `btcpipe bench`. To add a section, implement BenchSection in its own
+ * module under src/bench/ and append it to `sections` below.
+ */
+import { decodeSection } from './decode.js';
+
+export interface BenchSection {
+  name: string;
+  run(opts: { json: boolean; quick: boolean }): Promise<unknown>;
+}
+
+export const sections: BenchSection[] = [decodeSection];
+
+export function findSection(name: string): BenchSection | undefined {
+  return sections.find((s) => s.name === name);
+}

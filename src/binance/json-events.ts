@@ -1,0 +1,228 @@
+/**
+ * Binance JSON market-data payloads (WebSocket streams, replayed recordings, the REST depth snapshot) →
+ * normalized MarketEvents. Binance's single-letter keys stop here. JSON times are milliseconds and become
+ * µs; prices and quantities are validated and put in the canonical form formatDecimal produces, so an
+ * event is identical whether it arrived as SBE or JSON.
+ *
+ * aggTrade decision: an aggregate trade maps to ONE TradeEvent whose trade_id (and sequence_id) is the
+ * aggregate id `a`. Aggregate ids are contiguous within the aggTrade stream, which is what the sequence
+ * monitor needs; `l` (last trade id) would jump by the number of fills and look like gaps. The first/last
+ * trade ids are not carried (the normalized vocabulary has no field for them).
+ */
+import type { BestBidAskEvent, DepthEvent, DepthSnapshotEvent, Level, MarketEvent, TradeEvent } from '../core/events.js';
+
+export class JsonEventError extends Error {
+  override readonly name = 'JsonEventError';
+}
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function int(o: Obj, key: string, what: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new JsonEventError(`${what}: "${key}" must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function msToUs(ms: number, key: string, what: string): number {
+  const us = ms * 1000;
+  if (!Number.isSafeInteger(us)) throw new JsonEventError(`${what}: "${key}" ${ms} ms overflows µs`);
+  return us;
+}
+
+function str(o: Obj, key: string, what: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length === 0) throw new JsonEventError(`${what}: "${key}" must be a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(o: Obj, key: string, what: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw new JsonEventError(`${what}: "${key}" must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const DECIMAL_RE = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * "45230.50000000" → "45230.5", "0.00000000" → "0", "007" → "7": the same text formatDecimal yields for
+ * the value, by string surgery (no BigInt) because this runs for every price and quantity.
+ */
+export function canonicalDecimal(text: string, what = 'decimal'): string {
+  if (!DECIMAL_RE.test(text)) throw new JsonEventError(`${what}: not a decimal number: ${JSON.stringify(text)}`);
+  let negative = text.charCodeAt(0) === 45;
+  let s = negative ? text.slice(1) : text;
+  const dot = s.indexOf('.');
+  let intPart = dot < 0 ? s : s.slice(0, dot);
+  let frac = dot < 0 ? '' : s.slice(dot + 1);
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
+  frac = frac.slice(0, end);
+  let start = 0;
+  while (start < intPart.length - 1 && intPart.charCodeAt(start) === 48) start++;
+  intPart = intPart.slice(start);
+  if (intPart === '0' && frac === '') negative = false;
+  s = frac === '' ? intPart : `${intPart}.${frac}`;
+  return negative ? `-${s}` : s;
+}
+
+function decimal(o: Obj, key: string, what: string): string {
+  return canonicalDecimal(str(o, key, what), `${what}: "${key}"`);
+}
+
+function levels(v: unknown, what: string): Level[] {
+  if (!Array.isArray(v)) throw new JsonEventError(`${what}: levels must be an array, got ${JSON.stringify(v)}`);
+  const out: Level[] = new Array<Level>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw new JsonEventError(`${what}: level ${i} must be ["price","qty"], got ${JSON.stringify(l)}`);
+    }
+    out[i] = [canonicalDecimal(l[0], `${what}: level ${i} price`), canonicalDecimal(l[1], `${what}: level ${i} qty`)];
+  }
+  return out;
+}
+
+function withRecv<T extends MarketEvent>(ev: T, recvTsUs: number | undefined): T {
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  return ev;
+}
+
+function trade(p: Obj, recvTsUs: number | undefined): TradeEvent {
+  const what = 'trade';
+  const id = int(p, 't', what);
+  return withRecv<TradeEvent>(
+    {
+      type: 'trade',
+      symbol: str(p, 's', what),
+      event_ts: msToUs(int(p, 'E', what), 'E', what),
+      source: 'json',
+      trade_id: id,
+      price: decimal(p, 'p', what),
+      quantity: decimal(p, 'q', what),
+      is_buyer_maker: bool(p, 'm', what),
+      sequence_id: id,
+      transact_ts: msToUs(int(p, 'T', what), 'T', what),
+    },
+    recvTsUs,
+  );
+}
+
+function aggTrade(p: Obj, recvTsUs: number | undefined): TradeEvent {
+  const what = 'aggTrade';
+  const id = int(p, 'a', what);
+  return withRecv<TradeEvent>(
+    {
+      type: 'trade',
+      symbol: str(p, 's', what),
+      event_ts: msToUs(int(p, 'E', what), 'E', what),
+      source: 'json',
+      trade_id: id,
+      price: decimal(p, 'p', what),
+      quantity: decimal(p, 'q', what),
+      is_buyer_maker: bool(p, 'm', what),
+      sequence_id: id,
+      transact_ts: msToUs(int(p, 'T', what), 'T', what),
+    },
+    recvTsUs,
+  );
+}
+
+function bookTicker(p: Obj, recvTsUs: number | undefined): BestBidAskEvent {
+  const what = 'bookTicker';
+  // The spot bookTicker carries no event time: use the receive time when we have one.
+  const eventTs = typeof p.E === 'number' ? msToUs(int(p, 'E', what), 'E', what) : (recvTsUs ?? 0);
+  return withRecv<BestBidAskEvent>(
+    {
+      type: 'bestBidAsk',
+      symbol: str(p, 's', what),
+      event_ts: eventTs,
+      source: 'json',
+      bid_price: decimal(p, 'b', what),
+      bid_quantity: decimal(p, 'B', what),
+      ask_price: decimal(p, 'a', what),
+      ask_quantity: decimal(p, 'A', what),
+      sequence_id: int(p, 'u', what),
+    },
+    recvTsUs,
+  );
+}
+
+function depthUpdate(p: Obj, recvTsUs: number | undefined): DepthEvent {
+  const what = 'depthUpdate';
+  const first = int(p, 'U', what);
+  const last = int(p, 'u', what);
+  if (last < first) throw new JsonEventError(`${what}: u ${last} < U ${first}`);
+  return withRecv<DepthEvent>(
+    {
+      type: 'depth',
+      symbol: str(p, 's', what),
+      event_ts: msToUs(int(p, 'E', what), 'E', what),
+      source: 'json',
+      first_update_id: first,
+      final_update_id: last,
+      bids: levels(p.b, `${what} bids`),
+      asks: levels(p.a, `${what} asks`),
+    },
+    recvTsUs,
+  );
+}
+
+const looksLikeBookTicker = (p: Obj): boolean => p.e === undefined && 'u' in p && 's' in p && 'b' in p && 'B' in p && 'a' in p && 'A' in p;
+
+/**
+ * A parsed Binance JSON stream payload (bare or in the combined {"stream","data"} wrapper) → events.
+ * Control messages that carry no market data (serverShutdown, subscription results) → [].
+ */
+export function jsonPayloadToEvents(payload: unknown, recvTsUs?: number): MarketEvent[] {
+  if (!isObj(payload)) throw new JsonEventError(`payload must be a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
+  if ('stream' in payload && 'data' in payload) return jsonPayloadToEvents(payload.data, recvTsUs);
+  if ('result' in payload && 'id' in payload) return [];
+  switch (payload.e) {
+    case 'trade':
+      return [trade(payload, recvTsUs)];
+    case 'aggTrade':
+      return [aggTrade(payload, recvTsUs)];
+    case 'depthUpdate':
+      return [depthUpdate(payload, recvTsUs)];
+    case 'bookTicker':
+      return [bookTicker(payload, recvTsUs)];
+    case 'serverShutdown':
+      return [];
+    case undefined:
+      if (looksLikeBookTicker(payload)) return [bookTicker(payload, recvTsUs)];
+      throw new JsonEventError(`payload has no event type "e" and is not a bookTicker: ${JSON.stringify(payload).slice(0, 120)}`);
+    default:
+      throw new JsonEventError(`unsupported event type ${JSON.stringify(payload.e)}`);
+  }
+}
+
+/** A `GET /api/v3/depth` body (which names no symbol) → a DepthSnapshotEvent, source "rest". */
+export function depthSnapshotFromRest(symbol: string, body: unknown, eventTsUs: number): DepthSnapshotEvent {
+  const what = 'depth snapshot';
+  if (!isObj(body)) throw new JsonEventError(`${what}: body must be a JSON object`);
+  if (symbol.length === 0) throw new JsonEventError(`${what}: symbol is empty`);
+  return {
+    type: 'depthSnapshot',
+    symbol,
+    event_ts: eventTsUs,
+    source: 'rest',
+    last_update_id: int(body, 'lastUpdateId', what),
+    bids: levels(body.bids, `${what} bids`),
+    asks: levels(body.asks, `${what} asks`),
+  };
+}
+
+/** One line of recorded JSON (one stream payload) → events; malformed JSON is a JsonEventError too. */
+export function parseJsonLine(line: string, recvTsUs?: number): MarketEvent[] {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(line);
+  } catch (err) {
+    throw new JsonEventError(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return jsonPayloadToEvents(payload, recvTsUs);
+}
