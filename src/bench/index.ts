@@ -3,13 +3,14 @@
  * module under src/bench/ and append it to `sections` below.
  */
 import { decodeSection } from './decode.js';
+import { redisBench } from './redis.js';
 
 export interface BenchSection {
   name: string;
   run(opts: { json: boolean; quick: boolean }): Promise<unknown>;
 }
 
-export const sections: BenchSection[] = [decodeSection];
+export const sections: BenchSection[] = [decodeSection, redisBench];
 
 export function findSection(name: string): BenchSection | undefined {
   return sections.find((s) => s.name === name);
