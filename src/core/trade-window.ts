@@ -122,7 +122,10 @@ export class TradeWindow {
     const cutoff = nowUs - this.windowUs;
     const items = this.items;
     while (this.head < items.length && items[this.head].ts <= cutoff) {
-      this.remove(items[this.head]);
+      const t = items[this.head];
+      // Still counted in the newer half if the half boundary has not passed it yet.
+      if (this.extended && this.head >= this.half) this.newerVolume.sub(t.qtyM, t.qtyE);
+      this.remove(t);
       this.head++;
     }
     if (this.half < this.head) this.half = this.head;

@@ -33,6 +33,8 @@ export interface MarketGenOptions {
   maxStepUs?: number;
   /** Venue-style fixed 8 decimals ("110.25000000") instead of canonical strings. */
   padded?: boolean;
+  /** Keep a reference book copy after every diff (default true; costly for long runs). */
+  truth?: boolean;
 }
 
 export function generateMarket(seed: number, opts: MarketGenOptions = {}): SyntheticMarket {
@@ -65,6 +67,7 @@ export function generateMarket(seed: number, opts: MarketGenOptions = {}): Synth
   let ts = opts.startTsUs ?? 1_700_000_000_000_000;
   let u = L;
   let tradeId = int(1, 1_000_000);
+  let lastBbaSeq = -1;
   const n = opts.events ?? 200;
   for (let i = 0; i < n; i++) {
     ts += int(0, opts.maxStepUs ?? 300_000);
@@ -82,7 +85,7 @@ export function generateMarket(seed: number, opts: MarketGenOptions = {}): Synth
       const d: DepthEvent = { type: 'depth', symbol, event_ts: ts, source: 'json', first_update_id: U, final_update_id: u, bids, asks };
       ref.applyDiff(d);
       diffs.push(d);
-      truth.push(ref.clone());
+      if (opts.truth !== false) truth.push(ref.clone());
       events.push(d);
     } else if (kind < 0.9) {
       tradeId += 1;
@@ -100,21 +103,32 @@ export function generateMarket(seed: number, opts: MarketGenOptions = {}): Synth
       trades.push(t);
       events.push(t);
     } else {
-      const { bids, asks } = ref.levels();
-      if (bids.length === 0 || asks.length === 0) continue;
+      // bestBidAsk carries the book update id: a second one for the same book state would be a duplicate.
+      if (u === lastBbaSeq) continue;
+      const bid = best(ref.bids, 1);
+      const ask = best(ref.asks, -1);
+      if (!bid || !ask) continue;
+      lastBbaSeq = u;
       const b: BestBidAskEvent = {
         type: 'bestBidAsk',
         symbol,
         event_ts: ts,
         source: 'json',
         sequence_id: u,
-        bid_price: bids[0][0],
-        bid_quantity: bids[0][1],
-        ask_price: asks[0][0],
-        ask_quantity: asks[0][1],
+        bid_price: bid[0],
+        bid_quantity: bid[1],
+        ask_price: ask[0],
+        ask_quantity: ask[1],
       };
       events.push(b);
     }
   }
   return { symbol, snapshot, events, diffs, trades, truth };
+}
+
+/** Best level of a reference side (prices here are small decimals, so float comparison is exact enough). */
+function best(side: Map<string, string>, sign: 1 | -1): Level | undefined {
+  let out: Level | undefined;
+  for (const [p, q] of side) if (!out || sign * (Number(p) - Number(out[0])) > 0) out = [p, q];
+  return out;
 }
