@@ -4,13 +4,14 @@
  */
 import { decodeSection } from './decode.js';
 import { redisBench } from './redis.js';
+import { kinesisSection } from './kinesis.js';
 
 export interface BenchSection {
   name: string;
   run(opts: { json: boolean; quick: boolean }): Promise<unknown>;
 }
 
-export const sections: BenchSection[] = [decodeSection, redisBench];
+export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection];
 
 export function findSection(name: string): BenchSection | undefined {
   return sections.find((s) => s.name === name);
