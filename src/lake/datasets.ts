@@ -42,8 +42,8 @@ function write(dataset: string, columnData: ColumnSource[]): Uint8Array {
   if (columnData[0].data.length === 0) throw new EmptyDatasetError(dataset);
   const buf = parquetWriteBuffer({
     columnData,
-    // Whole values in statistics: a truncated max of a price column would mislead range pruning.
-    statisticsTruncateLength: Infinity,
+    // Default 16-byte statistics: Binance prices/quantities ("97123.45000000") fit whole, and untruncated
+    // statistics cost ~50% more encode time.
     rowGroupSize: 100_000,
     kvMetadata: [
       { key: 'btcpipe.dataset', value: dataset },

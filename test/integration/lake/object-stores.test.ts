@@ -6,6 +6,9 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { FolderObjectStore, InvalidObjectKeyError, S3ObjectStore, type ObjectStore } from '../../../src/lake/object-store.js';
 import { startS3rver, type RunningS3rver } from './s3rver-process.js';
 import { uniqueSuffix } from '../../support/servers.js';
+import { LakeWriter } from '../../../src/lake/lake-writer.js';
+import { DepthSnapshotArchiver } from '../../../src/lake/depth-snapshot-archiver.js';
+import { readParquetWithArrow } from '../../unit/lake/arrow-read.js';
 
 const tmpDirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -89,6 +92,26 @@ describe('S3ObjectStore against s3rver (path-style, loopback)', () => {
     try {
       await roundTrip(store);
       expect(store.describe()).toMatch(/^s3:\/\/lake-test\/t-/);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('holds Parquet files that arrow-rs reads back, under deterministic keys', async () => {
+    const store = new S3ObjectStore({ bucket, prefix: `pq-${uniqueSuffix()}`, endpoint, forcePathStyle: true, region: 'us-east-1', credentials: creds });
+    try {
+      const writer = new LakeWriter(store);
+      const arch = new DepthSnapshotArchiver(writer, { bronzePrefix: 'bronze' });
+      const depth = { lastUpdateId: 9_007_199_254, bids: [['97000.10', '0.00100000']] as [string, string][], asks: [['97000.20', '3']] as [string, string][] };
+      const key = await arch.write('BTCUSDT', depth, Date.UTC(2026, 10, 21, 5));
+      await arch.write('BTCUSDT', depth, Date.UTC(2026, 10, 21, 5));
+      expect(await store.list('bronze/')).toEqual([key]);
+      const t = readParquetWithArrow((await store.get(key as string)) as Uint8Array);
+      expect(t.columns.price.values).toEqual(['97000.10', '97000.20']);
+      expect(t.columns.qty.values).toEqual(['0.00100000', '3']);
+      expect(t.columns.last_update_id.values[0]).toBe(9_007_199_254n);
+      expect(writer.stats()).toMatchObject({ files_written_today: 2, write_errors: 0, last_file: key });
+      expect(writer.stats().store).toMatch(/^s3:\/\/lake-test\/pq-/);
     } finally {
       store.close();
     }
