@@ -21,6 +21,8 @@ export interface KlinesArchiverOptions {
   /** With no cursor and an empty lake, start this far back. Default 60 min. */
   initialLookbackMs?: number;
   maxPagesPerPoll?: number;
+  /** A kline counts as closed only this long after its close time (local vs venue clock skew). Default 1000. */
+  closedGraceMs?: number;
   now?: () => number;
 }
 
@@ -49,6 +51,7 @@ export class KlinesArchiver {
   private readonly pageLimit: number;
   private readonly lookback: number;
   private readonly maxPages: number;
+  private readonly graceMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: KlinesArchiverOptions) {
@@ -56,6 +59,7 @@ export class KlinesArchiver {
     this.pageLimit = opts.pageLimit ?? 1000;
     this.lookback = opts.initialLookbackMs ?? 60 * MINUTE;
     this.maxPages = opts.maxPagesPerPoll ?? 100;
+    this.graceMs = opts.closedGraceMs ?? 1000;
     this.now = opts.now ?? Date.now;
   }
 
@@ -106,7 +110,7 @@ export class KlinesArchiver {
       for (const k of page) {
         const [openTime, , , , , , closeTime] = k;
         if (expected !== undefined && openTime < expected) continue; // already archived
-        if (closeTime >= now) {
+        if (closeTime + this.graceMs >= now) {
           sawOpen = true;
           break;
         }
