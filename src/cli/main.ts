@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { register as registerDecode } from './commands/decode.js';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerReplay } from './commands/replay.js';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerDecode, registerBench];
+const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay];
 
 const pkg = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),

@@ -19,7 +19,7 @@ import { MinuteStats, type MinuteStat } from './minute-stats.js';
 import { TradeDedup } from './trade-dedup.js';
 import { computeFeatures, type FeatureVector } from './features.js';
 
-export type SkipReason = 'stale' | 'duplicate' | 'invalid' | 'wrong-symbol' | 'stale-snapshot';
+export type SkipReason = 'stale' | 'duplicate' | 'invalid' | 'wrong-symbol' | 'stale-snapshot' | 'partial-snapshot';
 
 export interface SymbolGap extends GapInfo {
   symbol: string;
@@ -135,6 +135,8 @@ export class SymbolState {
       case 'depth':
         return this.applyDepth(ev);
       case 'depthSnapshot': {
+        // SBE @depth20 snapshots hold only the top 20 levels: they cannot rebuild a full-depth book.
+        if (ev.source === 'sbe') return { kind: 'skipped', reason: 'partial-snapshot' };
         if (this.sync.status === 'live' && ev.last_update_id <= (this.sync.lastUpdateId as number)) {
           return { kind: 'skipped', reason: 'stale-snapshot' };
         }
@@ -316,6 +318,8 @@ export class SymbolState {
   }
 
   private recordMid(): void {
+    // Before any timed event there is no instant to attach a mid to (it would look known since 1970).
+    if (this.nowUs === 0) return;
     const q = this.quote();
     if (q) this.mids.record(this.nowUs, q.mid);
   }

@@ -207,7 +207,7 @@ describe('SymbolState', () => {
 
   it('skips trades by id (duplicate, or older than the dedup window) and bestBidAsk by sequence', () => {
     const st = new SymbolState('T', { tradeDedupWindow: 5 });
-    const t = (id: number): MarketEvent => ({
+    const t = (id: number): TradeEvent => ({
       type: 'trade', symbol: 'T', event_ts: 1_000_000 + id, source: 'sbe', trade_id: id, sequence_id: id, price: '10', quantity: '1', is_buyer_maker: false,
     });
     expect(st.apply(t(10)).kind).toBe('applied');
