@@ -5,13 +5,14 @@
 import { decodeSection } from './decode.js';
 import { redisBench } from './redis.js';
 import { kinesisSection } from './kinesis.js';
+import { lakeSection } from './lake.js';
 
 export interface BenchSection {
   name: string;
   run(opts: { json: boolean; quick: boolean }): Promise<unknown>;
 }
 
-export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection];
+export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection, lakeSection];
 
 export function findSection(name: string): BenchSection | undefined {
   return sections.find((s) => s.name === name);
