@@ -66,13 +66,6 @@ export function frameLength(buf: Uint8Array, offset = 0): number {
   return messageLength(viewOf(buf), buf.byteOffset + offset, buf.byteOffset + buf.length);
 }
 
-function readSymbol(dec: { symbolLength(): number; symbolOffset(): number; skipSymbol(): number; view: DataView }, where: string): string {
-  const length = dec.symbolLength();
-  const text = symbols.read(dec.view, dec.symbolOffset(), length, where);
-  dec.skipSymbol();
-  return text;
-}
-
 function checkEnd(limit: number, end: number, version: number, name: string): void {
   // A newer schema version may append var data after the symbol; for ours the frame must end here.
   if (limit !== end && version <= SCHEMA_VERSION) {
@@ -105,7 +98,7 @@ function decodeTrades(view: DataView, root: number, end: number, blockLength: nu
     out.push(ev);
   }
   // The symbol follows the groups on the wire, so it is filled in last.
-  const symbol = readSymbol(d, 'TradesStreamEvent.symbol');
+  const symbol = symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'TradesStreamEvent.symbol');
   for (let i = 0; i < out.length; i++) out[i].symbol = symbol;
   checkEnd(d.limit, end, version, 'TradesStreamEvent');
   return out;
@@ -125,7 +118,7 @@ function decodeBestBidAsk(view: DataView, root: number, end: number, blockLength
     sequence_id: d.bookUpdateIdAsNumber(),
   };
   if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
-  ev.symbol = readSymbol(d, 'BestBidAskStreamEvent.symbol');
+  ev.symbol = symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'BestBidAskStreamEvent.symbol');
   checkEnd(d.limit, end, version, 'BestBidAskStreamEvent');
   return ev;
 }
@@ -156,7 +149,7 @@ function decodeSnapshot(view: DataView, root: number, end: number, blockLength: 
   const asks = readLevels(d.asks());
   const ev: DepthSnapshotEvent = {
     type: 'depthSnapshot',
-    symbol: readSymbol(d, 'DepthSnapshotStreamEvent.symbol'),
+    symbol: symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'DepthSnapshotStreamEvent.symbol'),
     event_ts: eventTs,
     source: 'sbe',
     last_update_id: lastUpdateId,
@@ -177,7 +170,7 @@ function decodeDiff(view: DataView, root: number, end: number, blockLength: numb
   const asks = readLevels(d.asks());
   const ev: DepthEvent = {
     type: 'depth',
-    symbol: readSymbol(d, 'DepthDiffStreamEvent.symbol'),
+    symbol: symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'DepthDiffStreamEvent.symbol'),
     event_ts: eventTs,
     source: 'sbe',
     first_update_id: first,

@@ -19,23 +19,34 @@ function zeros(n: number): string {
   return z;
 }
 
+/** 10^k for k ≤ 15: every one is exact and, times any quotient below 2^53, stays exact. */
+const POW10: number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
 /** formatDecimal for a mantissa that is a safe integer (|m| < 2^53). */
 export function formatSafeMantissa(mantissa: number, exponent: number): string {
   if (mantissa === 0) return '0';
   const negative = mantissa < 0;
-  let n = negative ? -mantissa : mantissa;
-  let exp = exponent;
-  // Integer arithmetic on doubles below 2^53 is exact, so trimming here matches formatDecimal's digit trim.
-  while (exp < 0 && n % 10 === 0) {
-    n /= 10;
-    exp += 1;
-  }
-  let out = '' + n;
-  if (exp > 0) {
-    out += zeros(exp);
-  } else if (exp < 0) {
-    const point = out.length + exp;
-    out = point > 0 ? out.slice(0, point) + '.' + out.slice(point) : '0.' + zeros(-point) + out;
+  const n = negative ? -mantissa : mantissa;
+  let out: string;
+  if (exponent >= 0) {
+    out = exponent === 0 ? '' + n : '' + n + zeros(exponent);
+  } else if (exponent >= -15) {
+    // Split at the decimal point with exact double arithmetic: for n < 2^53 the rounded quotient never
+    // reaches the next integer, so floor() is the true integer part and the remainder is exact.
+    const scale = POW10[-exponent];
+    const intPart = Math.floor(n / scale);
+    const frac = n - intPart * scale;
+    if (frac === 0) {
+      out = '' + intPart;
+    } else {
+      // frac + scale prints as "1" followed by exactly -exponent digits, leading zeros included.
+      const digits = '' + (frac + scale);
+      let end = digits.length;
+      while (digits.charCodeAt(end - 1) === 48) end--;
+      out = intPart + '.' + digits.slice(1, end);
+    }
+  } else {
+    return formatDecimal(BigInt(mantissa), exponent);
   }
   return negative ? '-' + out : out;
 }
