@@ -1,0 +1,465 @@
+/**
+ * The SBE market-data WebSocket as Binance serves it: `/ws/<stream>` and `/stream?streams=a/b/c`, the
+ * X-MBX-APIKEY handshake check, live SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS/SET_PROPERTY/GET_PROPERTY,
+ * bare SBE binary frames, server pings with a pong deadline, a maximum connection lifetime announced by
+ * a `serverShutdown` text frame, and a bounded send buffer per connection (drop and count, never OOM).
+ * Faults (drop, duplicate, delay, malformed, stall, disconnect) are applied per connection here.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { corruptFrame, STREAM_TYPES, type FaultInjector, type StreamType } from './faults.js';
+import type { MarketFrame } from './market.js';
+import type { CloseReason, SimStats, StreamCounters } from './stats.js';
+
+export interface SbeWsOptions {
+  host: string;
+  port: number;
+  /** When set, only these keys may connect (401 otherwise). Any non-empty key is accepted when unset. */
+  apiKeys?: ReadonlySet<string>;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  maxConnectionMs: number;
+  /** Per-connection bound on bytes waiting in the socket (and in a stall queue). */
+  maxBufferedBytes: number;
+  /** Binance closes connections that send more than 5 messages per second. */
+  maxClientMessagesPerSec: number;
+  maxStreamsPerConnection: number;
+  symbols: readonly string[];
+}
+
+const TYPE_BY_LOWER = new Map<string, StreamType>(STREAM_TYPES.map((t) => [t.toLowerCase(), t]));
+
+interface Connection {
+  id: number;
+  ws: WebSocket;
+  streams: Set<string>;
+  combined: boolean;
+  lastPongMs: number;
+  lifetime: NodeJS.Timeout;
+  queue: Array<{ data: Uint8Array; counters: StreamCounters; stream: string }>;
+  queuedBytes: number;
+  msgWindowMs: number;
+  msgCount: number;
+  closeReason?: CloseReason;
+  closed: boolean;
+}
+
+type ControlId = number | string | null;
+
+class ControlError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class SbeWebSocketServer {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Connection>();
+  private readonly subscribers = new Map<string, Set<Connection>>();
+  private readonly symbolsLower: Set<string>;
+  private nextId = 1;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private disconnectTimer: NodeJS.Timeout | undefined;
+  private disconnectEvery: number | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private readonly delayTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly opts: SbeWsOptions,
+    private readonly stats: SimStats,
+    private readonly faults: FaultInjector,
+  ) {
+    this.symbolsLower = new Set(opts.symbols.map((s) => s.toLowerCase()));
+    this.http = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required');
+    });
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
+    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    this.pingTimer = setInterval(() => this.pingAll(), this.opts.pingIntervalMs);
+    const addr = this.http.address();
+    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+  }
+
+  /** Number of connections subscribed to a stream (the market skips encoding when nobody listens). */
+  listeners(stream: string): number {
+    return this.subscribers.get(stream)?.size ?? 0;
+  }
+
+  /** Fan one market frame out to every subscriber, applying faults per connection. */
+  publish(f: MarketFrame): void {
+    const counters = this.stats.stream(f.stream);
+    counters.generated += 1;
+    const subs = this.subscribers.get(f.stream);
+    if (!subs || subs.size === 0) return;
+    const faulted = this.faults.framesFaulted;
+    for (const conn of subs) {
+      if (!faulted) {
+        this.send(conn, f.frame(), counters, f);
+        continue;
+      }
+      const fate = this.faults.fate(f.meta.type);
+      switch (fate.kind) {
+        case 'send':
+          this.send(conn, f.frame(), counters, f);
+          break;
+        case 'drop':
+          counters.dropped += 1;
+          this.logFault(conn, f, 'drop');
+          break;
+        case 'duplicate':
+          counters.duplicated += 1;
+          this.logFault(conn, f, 'duplicate');
+          this.send(conn, f.frame(), counters, f);
+          this.send(conn, f.frame(), counters, f);
+          break;
+        case 'malformed':
+          counters.malformed += 1;
+          this.logFault(conn, f, 'malformed');
+          this.send(conn, corruptFrame(f.frame(), fate.corruption), counters, f);
+          break;
+        case 'delay': {
+          counters.delayed += 1;
+          this.logFault(conn, f, 'delay');
+          const data = f.frame();
+          const t = setTimeout(() => {
+            this.delayTimers.delete(t);
+            this.send(conn, data, counters, f);
+          }, fate.ms);
+          this.delayTimers.add(t);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Re-arm the timers of connection-level faults after the fault spec changed. */
+  faultsChanged(): void {
+    const every = this.faults.disconnectEverySeconds;
+    if (every !== this.disconnectEvery) {
+      if (this.disconnectTimer) clearInterval(this.disconnectTimer);
+      this.disconnectTimer = undefined;
+      this.disconnectEvery = every;
+      if (every !== undefined) {
+        this.disconnectTimer = setInterval(() => {
+          for (const c of this.conns) this.terminate(c, 'fault_disconnect');
+        }, every * 1000);
+      }
+    }
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    const until = this.faults.stalledUntil(Date.now());
+    if (until > 0) {
+      this.stallTimer = setTimeout(() => this.flushStalled(), until - Date.now() + 1);
+    } else {
+      this.flushStalled();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.disconnectTimer) clearInterval(this.disconnectTimer);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    for (const t of this.delayTimers) clearTimeout(t);
+    this.delayTimers.clear();
+    for (const c of this.conns) this.terminate(c, 'server_stop');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private logFault(conn: Connection, f: MarketFrame, kind: 'drop' | 'duplicate' | 'delay' | 'malformed' | 'overflow') {
+    const m = f.meta;
+    this.faults.record({
+      atMs: Date.now(),
+      connectionId: conn.id,
+      stream: f.stream,
+      kind,
+      ...(m.type === 'depth' ? { firstUpdateId: m.firstUpdateId, lastUpdateId: m.lastUpdateId } : {}),
+      ...(m.type === 'trade' ? { firstTradeId: m.firstTradeId, lastTradeId: m.lastTradeId } : {}),
+    });
+  }
+
+  private send(conn: Connection, data: Uint8Array, counters: StreamCounters, f: MarketFrame): void {
+    if (conn.closed) return;
+    if (this.faults.stalledUntil(Date.now()) > 0 || conn.queue.length > 0) {
+      if (conn.queuedBytes + data.length > this.opts.maxBufferedBytes) {
+        counters.overflowed += 1;
+        this.logFault(conn, f, 'overflow');
+        return;
+      }
+      counters.stalled += 1;
+      conn.queue.push({ data, counters, stream: f.stream });
+      conn.queuedBytes += data.length;
+      return;
+    }
+    if (conn.ws.bufferedAmount + data.length > this.opts.maxBufferedBytes) {
+      counters.overflowed += 1;
+      this.logFault(conn, f, 'overflow');
+      return;
+    }
+    conn.ws.send(data, { binary: true });
+    counters.sent += 1;
+  }
+
+  private flushStalled(): void {
+    if (this.faults.stalledUntil(Date.now()) > 0) return;
+    for (const conn of this.conns) {
+      const q = conn.queue;
+      conn.queue = [];
+      conn.queuedBytes = 0;
+      if (conn.closed) continue;
+      for (const item of q) {
+        conn.ws.send(item.data, { binary: true });
+        item.counters.sent += 1;
+      }
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const key = req.headers['x-mbx-apikey'];
+    if (typeof key !== 'string' || key.trim() === '') {
+      return rejectHandshake(socket, 400, 'Bad Request', 'No X-MBX-APIKEY header');
+    }
+    if (this.opts.apiKeys && !this.opts.apiKeys.has(key.trim())) {
+      // Never echo the key back: it is a secret even when wrong.
+      return rejectHandshake(socket, 401, 'Unauthorized', 'Invalid API-key: the X-MBX-APIKEY header names an unknown key');
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let requested: string[];
+    let combined: boolean;
+    if (url.pathname === '/ws' || url.pathname === '/ws/') {
+      requested = [];
+      combined = false;
+    } else if (url.pathname.startsWith('/ws/')) {
+      requested = [decodeURIComponent(url.pathname.slice(4))];
+      combined = false;
+    } else if (url.pathname === '/stream' || url.pathname === '/stream/') {
+      requested = (url.searchParams.get('streams') ?? '').split('/').filter((s) => s !== '');
+      combined = true;
+    } else {
+      return rejectHandshake(socket, 404, 'Not Found', `Unknown path ${url.pathname}; use /ws/<stream> or /stream?streams=a/b`);
+    }
+    const streams: string[] = [];
+    for (const r of requested) {
+      const s = this.canonicalStream(r);
+      if (!s) return rejectHandshake(socket, 400, 'Bad Request', `Invalid stream name: ${r.slice(0, 100)}`);
+      streams.push(s);
+    }
+    if (streams.length > this.opts.maxStreamsPerConnection) {
+      return rejectHandshake(socket, 400, 'Bad Request', `Too many streams (max ${this.opts.maxStreamsPerConnection})`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, streams, combined));
+  }
+
+  private canonicalStream(name: string): string | undefined {
+    const at = name.indexOf('@');
+    if (at <= 0) return undefined;
+    const sym = name.slice(0, at).toLowerCase();
+    const type = TYPE_BY_LOWER.get(name.slice(at + 1).toLowerCase());
+    if (!type || !this.symbolsLower.has(sym)) return undefined;
+    return `${sym}@${type}`;
+  }
+
+  private onConnection(ws: WebSocket, streams: string[], combined: boolean): void {
+    const now = Date.now();
+    const conn: Connection = {
+      id: this.nextId++,
+      ws,
+      streams: new Set(),
+      combined,
+      lastPongMs: now,
+      lifetime: setTimeout(() => this.expire(conn), this.opts.maxConnectionMs),
+      queue: [],
+      queuedBytes: 0,
+      msgWindowMs: now,
+      msgCount: 0,
+      closed: false,
+    };
+    this.conns.add(conn);
+    this.stats.connectionOpened();
+    for (const s of streams) this.subscribe(conn, s);
+    ws.on('pong', () => {
+      conn.lastPongMs = Date.now();
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on('error', () => undefined);
+    ws.on('close', () => this.onClose(conn));
+  }
+
+  private onClose(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    clearTimeout(conn.lifetime);
+    for (const s of conn.streams) this.subscribers.get(s)?.delete(conn);
+    conn.streams.clear();
+    conn.queue = [];
+    this.conns.delete(conn);
+    this.stats.connectionClosed(conn.closeReason ?? 'client');
+  }
+
+  private terminate(conn: Connection, reason: CloseReason): void {
+    conn.closeReason ??= reason;
+    conn.ws.terminate();
+    this.onClose(conn);
+  }
+
+  private expire(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closeReason ??= 'lifetime';
+    conn.ws.send(JSON.stringify({ e: 'serverShutdown', E: Date.now() }));
+    conn.ws.close(1000, 'connection lifetime reached');
+    // A peer that never completes the close handshake is cut off.
+    setTimeout(() => {
+      if (!conn.closed) this.terminate(conn, 'lifetime');
+    }, 2000).unref();
+  }
+
+  private pingAll(): void {
+    const now = Date.now();
+    for (const conn of this.conns) {
+      if (now - conn.lastPongMs > this.opts.pongTimeoutMs) {
+        this.terminate(conn, 'pong_timeout');
+      } else {
+        conn.ws.ping(Buffer.from(String(now)));
+      }
+    }
+  }
+
+  private subscribe(conn: Connection, stream: string): void {
+    conn.streams.add(stream);
+    let set = this.subscribers.get(stream);
+    if (!set) {
+      set = new Set();
+      this.subscribers.set(stream, set);
+    }
+    set.add(conn);
+  }
+
+  private unsubscribe(conn: Connection, stream: string): void {
+    conn.streams.delete(stream);
+    this.subscribers.get(stream)?.delete(conn);
+  }
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    const now = Date.now();
+    if (now - conn.msgWindowMs >= 1000) {
+      conn.msgWindowMs = now;
+      conn.msgCount = 0;
+    }
+    conn.msgCount += 1;
+    if (conn.msgCount > this.opts.maxClientMessagesPerSec) {
+      conn.closeReason ??= 'message_rate';
+      conn.ws.close(1008, 'Too many messages');
+      return;
+    }
+    if (isBinary) {
+      this.reply(conn, { error: { code: 3, msg: 'Invalid JSON: requests must be JSON text frames' }, id: null });
+      return;
+    }
+    let id: ControlId = null;
+    try {
+      let req: unknown;
+      try {
+        req = JSON.parse(rawText(data));
+      } catch (err) {
+        throw new ControlError(3, `Invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (typeof req !== 'object' || req === null || Array.isArray(req)) {
+        throw new ControlError(2, 'Invalid request: expected a JSON object');
+      }
+      const r = req as Record<string, unknown>;
+      id = parseId(r.id);
+      const result = this.control(conn, r.method, r.params);
+      this.reply(conn, { result, id });
+    } catch (err) {
+      if (!(err instanceof ControlError)) throw err;
+      this.reply(conn, { error: { code: err.code, msg: err.message }, id });
+    }
+  }
+
+  private control(conn: Connection, method: unknown, params: unknown): unknown {
+    switch (method) {
+      case 'SUBSCRIBE':
+      case 'UNSUBSCRIBE': {
+        const names = streamParams(params);
+        const canonical = names.map((n) => {
+          const s = this.canonicalStream(n);
+          if (!s) throw new ControlError(2, `Invalid request: invalid stream name ${JSON.stringify(n.slice(0, 100))}`);
+          return s;
+        });
+        if (method === 'SUBSCRIBE') {
+          const after = new Set([...conn.streams, ...canonical]);
+          if (after.size > this.opts.maxStreamsPerConnection) {
+            throw new ControlError(2, `Invalid request: too many streams (max ${this.opts.maxStreamsPerConnection})`);
+          }
+          for (const s of canonical) this.subscribe(conn, s);
+        } else {
+          for (const s of canonical) this.unsubscribe(conn, s);
+        }
+        return null;
+      }
+      case 'LIST_SUBSCRIPTIONS':
+        return [...conn.streams];
+      case 'SET_PROPERTY': {
+        if (!Array.isArray(params) || params.length !== 2) {
+          throw new ControlError(2, 'Invalid request: SET_PROPERTY needs params [name, value]');
+        }
+        if (params[0] !== 'combined') throw new ControlError(0, 'Unknown property');
+        if (typeof params[1] !== 'boolean') throw new ControlError(1, 'Invalid value type: expected Boolean');
+        conn.combined = params[1];
+        return null;
+      }
+      case 'GET_PROPERTY': {
+        if (!Array.isArray(params) || params.length !== 1) {
+          throw new ControlError(2, 'Invalid request: GET_PROPERTY needs params [name]');
+        }
+        if (params[0] !== 'combined') throw new ControlError(0, 'Unknown property');
+        return conn.combined;
+      }
+      default:
+        throw new ControlError(
+          2,
+          `Invalid request: unknown method ${JSON.stringify(method ?? null)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY`,
+        );
+    }
+  }
+
+  private reply(conn: Connection, body: unknown): void {
+    if (!conn.closed) conn.ws.send(JSON.stringify(body));
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+function parseId(id: unknown): ControlId {
+  if (id === undefined || id === null) return null;
+  if (typeof id === 'number' && Number.isInteger(id)) return id;
+  if (typeof id === 'string' && /^[A-Za-z0-9-]{1,36}$/.test(id)) return id;
+  throw new ControlError(2, 'Invalid request: id must be an integer, an alphanumeric string of at most 36 characters, or null');
+}
+
+function streamParams(params: unknown): string[] {
+  if (!Array.isArray(params) || params.length === 0 || !params.every((p) => typeof p === 'string')) {
+    throw new ControlError(2, 'Invalid request: params must be a non-empty array of stream names');
+  }
+  return params as string[];
+}
+
+function rejectHandshake(socket: Duplex, status: number, reason: string, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
