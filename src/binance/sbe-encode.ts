@@ -82,6 +82,7 @@ const diffEncoder = new DepthDiffStreamEventEncoder();
 
 function symbolBytes(symbol: string): Uint8Array {
   const b = utf8.encode(symbol);
+  if (b.length === 0) throw new SbeEncodeError('symbol is empty');
   if (b.length > 255) throw new SbeEncodeError(`symbol is ${b.length} UTF-8 bytes; varString8 holds at most 255`);
   return b;
 }
