@@ -1,0 +1,134 @@
+/**
+ * AWS Lambda handler for Kinesis events: the same processing as the aggregator service
+ * (AggregatorPipeline), with its state in module scope so it survives warm invocations. A cold start
+ * has no book, so it asks for a re-anchor exactly like a freshly started aggregator; `reanchor:done` is
+ * read without blocking at the start of each invocation.
+ *
+ * Config: CONFIG_FILE (a YAML config, mode aggregator) or the defaults plus REDIS_HOST / REDIS_PORT.
+ * Failure: when the batch cannot be written to Redis, every record is reported in batchItemFailures
+ * (partial batch response, "ReportBatchItemFailures") so Lambda retries from the first one; re-applying
+ * records already applied is idempotent in the core.
+ *
+ * Caveat: Lambda runs one instance per shard. With one shard per stream, the trade, depth and bestBidAsk
+ * streams are still three event source mappings, so each instance holds a partial view of a symbol
+ * (e.g. the depth instance owns the book). The long-running service is the primary deployment.
+ */
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { loadConfig, resolveConfig, type BtcpipeConfig } from '../ops/config.js';
+import { correlationId, createLogger, type Logger } from '../ops/logger.js';
+import { deaggregateRecordData } from '../kinesis/deaggregate.js';
+import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
+import { ProjectionWriter } from '../redis/projection.js';
+import { readReanchorDone } from '../redis/streams.js';
+import { AggregatorPipeline } from '../services/aggregate-pipeline.js';
+import { lastReanchorDoneId } from '../services/aggregate-reanchor.js';
+import { aggregatorRedis } from '../services/aggregate.js';
+
+interface WarmState {
+  config: BtcpipeConfig;
+  logger: Logger;
+  redis: RedisClient;
+  pipeline: AggregatorPipeline;
+  doneId: string;
+  invocations: number;
+}
+
+let warm: Promise<WarmState> | undefined;
+
+/** The handler's config: CONFIG_FILE when set, else the defaults with the environment overrides. */
+export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): BtcpipeConfig {
+  return env.CONFIG_FILE
+    ? loadConfig(env.CONFIG_FILE, { mode: 'aggregator', env })
+    : resolveConfig({}, 'environment', { mode: 'aggregator', env });
+}
+
+async function coldStart(): Promise<WarmState> {
+  const config = lambdaConfig();
+  const logger = createLogger({ service: `${config.service_name}-lambda`, level: config.logging.level });
+  const redis = aggregatorRedis(config, { logger });
+  try {
+    await waitForRedisReady(redis, Math.max(2000, config.redis.socket_connect_timeout_seconds * 3000));
+    const pipeline = new AggregatorPipeline({
+      redis,
+      writer: new ProjectionWriter(redis, { cluster: config.redis.cluster_mode, logger }),
+      cluster: config.redis.cluster_mode,
+      depth: config.processing.order_book_levels,
+      featureIntervalMs: config.processing.feature_update_interval_seconds * 1000,
+      reanchorRequestIntervalMs: config.processing.reanchor_request_interval_seconds * 1000,
+      maxBufferedDiffs: config.processing.max_buffered_diffs,
+      logger,
+    });
+    const doneId = await lastReanchorDoneId(redis);
+    logger.info({ redis: `${config.redis.host}:${config.redis.port}` }, 'lambda cold start');
+    return { config, logger, redis, pipeline, doneId, invocations: 0 };
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+}
+
+function allFailed(event: KinesisStreamEvent): KinesisStreamBatchResponse {
+  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
+}
+
+export const handler = async (event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> => {
+  let w: WarmState;
+  try {
+    warm ??= coldStart();
+    w = await warm;
+  } catch (err) {
+    warm = undefined; // the next invocation tries again
+    const log = createLogger({ service: 'bitcoin-aggregator-lambda' });
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'lambda start-up failed; batch will be retried');
+    return allFailed(event);
+  }
+  w.invocations++;
+  const log = w.logger.child({ cid: context?.awsRequestId ?? correlationId() });
+
+  try {
+    for (const done of await readReanchorDone(w.redis, w.doneId, 0)) {
+      w.doneId = done.id;
+      w.pipeline.applyReanchorDone(done, log);
+    }
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading reanchor:done failed');
+  }
+
+  const payloads: Buffer[] = [];
+  let corrupt = 0;
+  for (const r of event.Records) {
+    try {
+      payloads.push(...deaggregateRecordData(Buffer.from(r.kinesis.data, 'base64')));
+    } catch (err) {
+      // A corrupt aggregated record never decodes: retrying it would block the shard forever.
+      corrupt++;
+      log.warn({ sequence: r.kinesis.sequenceNumber, err: err instanceof Error ? err.message : String(err) }, 'corrupt Kinesis record skipped');
+    }
+  }
+  try {
+    const { applied, invalid } = await w.pipeline.ingestRecords(payloads, log);
+    await w.pipeline.flush();
+    log.debug({ records: event.Records.length, events: payloads.length, applied, invalid, corrupt }, 'lambda batch applied');
+    return { batchItemFailures: [] };
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err), records: event.Records.length }, 'lambda batch not written; reporting failures for retry');
+    return allFailed(event);
+  }
+};
+
+/** Snapshot of the warm state (tests, diagnostics); undefined before the first invocation. */
+export async function lambdaWarmState(): Promise<{ invocations: number; symbols: ReturnType<AggregatorPipeline['symbols']>; counters: ReturnType<AggregatorPipeline['counters']> } | undefined> {
+  if (!warm) return undefined;
+  const w = await warm.catch(() => undefined);
+  return w && { invocations: w.invocations, symbols: w.pipeline.symbols(), counters: w.pipeline.counters() };
+}
+
+/** Drop the warm state and close its connection (the next invocation is a cold start). */
+export async function disposeLambdaState(): Promise<void> {
+  const w = await warm?.catch(() => undefined);
+  warm = undefined;
+  if (w) {
+    await w.pipeline.idle();
+    await w.redis.quit().catch(() => w.redis.disconnect());
+  }
+}

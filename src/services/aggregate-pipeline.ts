@@ -1,0 +1,556 @@
+/**
+ * The aggregator's batch processing, shared by the long-running service and the Lambda handler:
+ * Kinesis user records → normalized events → the core's MarketState → ONE ProjectionWriter.write() per
+ * flush with everything that changed (ob, tr 1 s / 5 s, per-minute stats, feat when due).
+ *
+ * Ordering: the three streams' batches arrive concurrently, but every Redis write goes through one
+ * serialized flush that projects the CURRENT in-memory state of all dirty symbols. A write can therefore
+ * never put an older book over a newer one, and a caller's flush() resolves only after a write that
+ * started after its events were applied has succeeded — which is what lets the Kinesis consumer save its
+ * checkpoint only after the state it covers is in Redis. A failed write rejects every waiting flush()
+ * (their batches are retried; re-applying them is idempotent in the core) and keeps the symbols dirty.
+ *
+ * Re-anchor cooperation: the core says when a book needs a snapshot (no book yet, a gap, a buffer that
+ * did not connect); a trade-id gap asks too. Requests go to `reanchor:requests`, at most one per symbol per
+ * `reanchorRequestIntervalMs`, and are repeated while the book stays resyncing. A `reanchor:done` entry
+ * (read by the caller) is applied with applyReanchorDone().
+ */
+import type { Logger } from 'pino';
+import type { MarketEvent } from '../core/events.js';
+import { MarketState } from '../core/market-state.js';
+import { MinuteStats } from '../core/minute-stats.js';
+import { StreamSequenceMonitor } from '../core/stream-sequence.js';
+import { addDecimals, parseDecimal } from '../core/decimal.js';
+import type { SkipReason } from '../core/symbol-state.js';
+import type { RedisClient } from '../redis/connect.js';
+import type { MinuteStat } from '../redis/codec.js';
+import { decodeMinuteValue } from '../redis/codec.js';
+import { symbolKeys } from '../redis/keys.js';
+import type { ProjectionWriter, SymbolProjection } from '../redis/projection.js';
+import { requestReanchor, type ReanchorDone } from '../redis/streams.js';
+import { toRedisError } from '../redis/errors.js';
+import { decodeEventRecord, EventRecordError } from './aggregate-decode.js';
+
+export type ReanchorOutcome = 'ok' | 'gap' | 'stale' | 'expired' | 'timeout';
+
+/** Observation points (Prometheus metrics in the service, arrays in the bench). */
+export interface PipelineHooks {
+  /** Seconds from frame received (recv_ts_us) to the Redis write that contains the event returning. */
+  onEndToEnd?(seconds: readonly number[]): void;
+  onFeatures?(symbol: string, computeSeconds: number): void;
+  onReanchorRequest?(symbol: string, reason: string): void;
+  /** durationSeconds: from the first request of this episode to the book being live again. */
+  onReanchorOutcome?(symbol: string, outcome: ReanchorOutcome, durationSeconds?: number): void;
+  onBookStatus?(symbol: string, live: boolean): void;
+}
+
+export interface AggregatorPipelineOptions {
+  /** Command connection: re-anchor requests and the per-minute stats read at first sight of a symbol. */
+  redis: RedisClient;
+  writer: ProjectionWriter;
+  cluster?: boolean;
+  /** Book levels per side in ob:{SYM} (config processing.order_book_levels). */
+  depth?: number;
+  featureIntervalMs?: number;
+  reanchorRequestIntervalMs?: number;
+  /** A request with no reanchor:done after this long counts as a failed re-anchor (default 60 s). */
+  reanchorTimeoutMs?: number;
+  maxBufferedDiffs?: number;
+  logger?: Logger;
+  hooks?: PipelineHooks;
+  /** Wall clock, ms (tests). */
+  now?: () => number;
+}
+
+interface SymbolAux {
+  /** Trades the hot path saw per minute, counted here because the core exposes only closed minutes and a
+   *  restart must carry the open minute on (see base). */
+  minutes: MinuteStats;
+  /** The minutes already in Redis when this process first saw the symbol (a previous run's counts). */
+  base: Map<number, MinuteStat>;
+  dirtyMinutes: Set<number>;
+  lastFeatureMs: number;
+  completeness: number;
+  /** A re-anchor is wanted (reason) and not yet requested within the interval. */
+  want: string | null;
+  lastRequestMs: number;
+  /** First request of the current episode (null: none outstanding). */
+  outstandingSince: number | null;
+  resyncingSince: number | null;
+  lastReanchorMs: number;
+}
+
+export interface PipelineCounters {
+  records: number;
+  events_applied: number;
+  events_buffered: number;
+  events_skipped: number;
+  skipped_by_reason: Partial<Record<SkipReason, number>>;
+  decode_errors: number;
+  book_gaps: number;
+  trade_gaps: number;
+  reanchor_requests: number;
+  reanchor_request_errors: number;
+  reanchor_outcomes: Partial<Record<ReanchorOutcome, number>>;
+  writes: number;
+  write_errors: number;
+  feature_updates: number;
+}
+
+export interface SymbolSummary {
+  symbol: string;
+  status: 'live' | 'resyncing';
+  last_update_id: number | null;
+  buffered: number;
+  buffer_overflows: number;
+  event_ts_us: number;
+  resyncing_since: string | null;
+  reanchor_outstanding: boolean;
+  last_reanchor: string | null;
+  last_feature_update: string | null;
+  feature_completeness: number;
+}
+
+const MAX_PENDING_LATENCIES = 50_000;
+
+export class AggregatorPipeline {
+  readonly market: MarketState;
+  private readonly o: Required<Pick<AggregatorPipelineOptions, 'depth' | 'featureIntervalMs' | 'reanchorRequestIntervalMs' | 'reanchorTimeoutMs'>>;
+  private readonly redis: RedisClient;
+  private readonly writer: ProjectionWriter;
+  private readonly cluster: boolean;
+  private readonly logger: Logger | undefined;
+  private readonly hooks: PipelineHooks;
+  private readonly now: () => number;
+  private readonly aux = new Map<string, SymbolAux>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly tradeSeq = new StreamSequenceMonitor();
+  private readonly dirty = new Set<string>();
+  private readonly featureDue = new Set<string>();
+  private pendingRecv: number[] = [];
+  private inFlight: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private lastFeatureWallMs = 0;
+  private readonly featureStamps: number[] = [];
+  private readonly c: PipelineCounters = {
+    records: 0,
+    events_applied: 0,
+    events_buffered: 0,
+    events_skipped: 0,
+    skipped_by_reason: {},
+    decode_errors: 0,
+    book_gaps: 0,
+    trade_gaps: 0,
+    reanchor_requests: 0,
+    reanchor_request_errors: 0,
+    reanchor_outcomes: {},
+    writes: 0,
+    write_errors: 0,
+    feature_updates: 0,
+  };
+
+  constructor(opts: AggregatorPipelineOptions) {
+    this.redis = opts.redis;
+    this.writer = opts.writer;
+    this.cluster = opts.cluster ?? false;
+    this.logger = opts.logger;
+    this.hooks = opts.hooks ?? {};
+    this.now = opts.now ?? Date.now;
+    this.o = {
+      depth: opts.depth ?? 10,
+      featureIntervalMs: opts.featureIntervalMs ?? 2000,
+      reanchorRequestIntervalMs: opts.reanchorRequestIntervalMs ?? 5000,
+      reanchorTimeoutMs: opts.reanchorTimeoutMs ?? 60_000,
+    };
+    this.market = new MarketState({ maxBufferedDiffs: opts.maxBufferedDiffs });
+  }
+
+  counters(): PipelineCounters {
+    return { ...this.c, skipped_by_reason: { ...this.c.skipped_by_reason }, reanchor_outcomes: { ...this.c.reanchor_outcomes } };
+  }
+
+  /**
+   * Decode and apply one batch of user records (in order). Records that are not valid events are counted
+   * and skipped. Rejects only when Redis could not be read for a symbol seen for the first time.
+   */
+  async ingestRecords(records: readonly Uint8Array[], log?: Logger): Promise<{ applied: number; invalid: number }> {
+    const events: MarketEvent[] = [];
+    let invalid = 0;
+    for (const r of records) {
+      try {
+        events.push(decodeEventRecord(r));
+      } catch (err) {
+        if (!(err instanceof EventRecordError)) throw err;
+        invalid++;
+        if (invalid === 1) (log ?? this.logger)?.warn({ err: err.message }, 'skipping an invalid Kinesis record');
+      }
+    }
+    this.c.records += records.length;
+    this.c.decode_errors += invalid;
+    await this.ensureSymbols(events);
+    const applied = this.applyEvents(events, log);
+    await this.sendReanchorRequests(log);
+    return { applied, invalid };
+  }
+
+  /** Apply already-decoded events (symbols must have been ensured: see ingestRecords). */
+  private applyEvents(events: readonly MarketEvent[], log?: Logger): number {
+    let applied = 0;
+    for (const ev of events) {
+      const st = this.market.ensure(ev.symbol);
+      const aux = this.auxOf(ev.symbol);
+      if (ev.type === 'trade') {
+        const v = this.tradeSeq.check(ev);
+        if (v.kind === 'gap') {
+          this.c.trade_gaps++;
+          (log ?? this.logger)?.warn({ symbol: ev.symbol, expected: v.expected, got: v.got, missing: v.missing }, 'trade id gap');
+          aux.want ??= 'trade_gap';
+        }
+      }
+      const out = st.apply(ev);
+      switch (out.kind) {
+        case 'applied':
+          applied++;
+          this.c.events_applied++;
+          if (ev.type === 'trade') this.countMinute(aux, ev.event_ts, ev.quantity);
+          break;
+        case 'buffered':
+          this.c.events_buffered++;
+          break;
+        case 'gap':
+          this.c.events_buffered++;
+          this.c.book_gaps++;
+          (log ?? this.logger)?.warn({ symbol: ev.symbol, gap: out.gap }, 'order book gap: resyncing');
+          break;
+        case 'skipped':
+          this.c.events_skipped++;
+          this.c.skipped_by_reason[out.reason] = (this.c.skipped_by_reason[out.reason] ?? 0) + 1;
+          break;
+      }
+      this.dirty.add(ev.symbol);
+      if (ev.recv_ts_us !== undefined && this.pendingRecv.length < MAX_PENDING_LATENCIES) this.pendingRecv.push(ev.recv_ts_us);
+    }
+    this.noteBookStatuses();
+    for (const r of this.market.drainReanchorRequests()) this.auxOf(r.symbol).want ??= r.reason;
+    return applied;
+  }
+
+  private countMinute(aux: SymbolAux, eventTsUs: number, quantity: string): void {
+    const q = parseDecimal(quantity);
+    aux.minutes.add(eventTsUs, q.mantissa, q.exponent);
+    aux.dirtyMinutes.add(Math.floor(eventTsUs / 60_000_000) * 60_000);
+  }
+
+  private auxOf(symbol: string): SymbolAux {
+    let a = this.aux.get(symbol);
+    if (!a) {
+      a = {
+        minutes: new MinuteStats(180),
+        base: new Map(),
+        dirtyMinutes: new Set(),
+        lastFeatureMs: 0,
+        completeness: 0,
+        want: null,
+        lastRequestMs: 0,
+        outstandingSince: null,
+        resyncingSince: null,
+        lastReanchorMs: 0,
+      };
+      this.aux.set(symbol, a);
+    }
+    return a;
+  }
+
+  /** First sight of a symbol: load the per-minute counts a previous run left, so a restart adds to them. */
+  private async ensureSymbols(events: readonly MarketEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const ev of events) if (!this.aux.has(ev.symbol)) missing.add(ev.symbol);
+    if (missing.size === 0) return;
+    await Promise.all([...missing].map((s) => this.loadSymbol(s)));
+  }
+
+  private loadSymbol(symbol: string): Promise<void> {
+    let p = this.loading.get(symbol);
+    if (!p) {
+      p = (async () => {
+        const key = symbolKeys(symbol, { cluster: this.cluster }).minutes;
+        let raw: Record<string, string>;
+        try {
+          raw = await this.redis.hgetall(key);
+        } catch (err) {
+          throw toRedisError(err, `load minute stats of ${symbol}`);
+        }
+        if (this.aux.has(symbol)) return;
+        const aux = this.auxOf(symbol);
+        for (const [f, v] of Object.entries(raw)) {
+          const m = Number(f);
+          if (!Number.isSafeInteger(m)) continue;
+          try {
+            aux.base.set(m, decodeMinuteValue(m, v));
+          } catch {
+            // A malformed value is not ours to keep: the next write of that minute replaces it.
+          }
+        }
+      })().finally(() => this.loading.delete(symbol));
+      this.loading.set(symbol, p);
+    }
+    return p;
+  }
+
+  private noteBookStatuses(): void {
+    const t = this.now();
+    for (const [symbol, aux] of this.aux) {
+      const st = this.market.get(symbol);
+      if (!st) continue;
+      const resyncing = st.status === 'resyncing';
+      if (resyncing && aux.resyncingSince === null) {
+        aux.resyncingSince = t;
+        this.hooks.onBookStatus?.(symbol, false);
+      } else if (!resyncing && aux.resyncingSince !== null) {
+        aux.resyncingSince = null;
+        this.hooks.onBookStatus?.(symbol, true);
+      }
+    }
+  }
+
+  /** Send the wanted re-anchor requests that are not rate limited. Never throws (failures are retried). */
+  async sendReanchorRequests(log?: Logger): Promise<void> {
+    const t = this.now();
+    for (const [symbol, aux] of this.aux) {
+      const st = this.market.get(symbol);
+      // Keep asking while the book stays resyncing: a request can be lost or refused by the REST side.
+      if (!aux.want && st?.status === 'resyncing' && aux.lastRequestMs > 0) aux.want = 'still_resyncing';
+      if (!aux.want || t - aux.lastRequestMs < this.o.reanchorRequestIntervalMs) continue;
+      if (aux.outstandingSince !== null && t - aux.outstandingSince > this.o.reanchorTimeoutMs) {
+        this.outcome(symbol, aux, 'timeout');
+      }
+      const reason = aux.want;
+      try {
+        await requestReanchor(this.redis, symbol, reason);
+      } catch (err) {
+        this.c.reanchor_request_errors++;
+        (log ?? this.logger)?.warn({ symbol, reason, err: err instanceof Error ? err.message : String(err) }, 're-anchor request failed; will retry');
+        continue;
+      }
+      this.c.reanchor_requests++;
+      aux.want = null;
+      aux.lastRequestMs = t;
+      aux.outstandingSince ??= t;
+      this.hooks.onReanchorRequest?.(symbol, reason);
+      (log ?? this.logger)?.info({ symbol, reason }, 're-anchor requested');
+    }
+  }
+
+  private outcome(symbol: string, aux: SymbolAux, outcome: ReanchorOutcome): void {
+    this.c.reanchor_outcomes[outcome] = (this.c.reanchor_outcomes[outcome] ?? 0) + 1;
+    const t = this.now();
+    const duration = aux.outstandingSince !== null ? (t - aux.outstandingSince) / 1000 : undefined;
+    if (outcome === 'ok' || outcome === 'timeout') aux.outstandingSince = outcome === 'ok' ? null : t;
+    if (outcome === 'ok') aux.lastReanchorMs = t;
+    this.hooks.onReanchorOutcome?.(symbol, outcome, outcome === 'ok' ? duration : undefined);
+  }
+
+  /**
+   * A finished swap from `reanchor:done`: rebuild the symbol's book from the full-depth snapshot and re-apply
+   * the buffered diffs with u > lastUpdateId. Returns what happened; the caller then flush()es.
+   */
+  applyReanchorDone(done: ReanchorDone, log?: Logger): ReanchorOutcome | 'unknown_symbol' {
+    const st = this.market.get(done.symbol);
+    const aux = this.aux.get(done.symbol);
+    if (!st || !aux) return 'unknown_symbol';
+    const l = log ?? this.logger;
+    if (!done.snapshot) {
+      // The snapshot expired before we read it: ask again at once.
+      aux.want = 'snapshot_expired';
+      aux.lastRequestMs = 0;
+      this.outcome(done.symbol, aux, 'expired');
+      l?.warn({ symbol: done.symbol, entry: done.id }, 're-anchor snapshot expired; requesting again');
+      return 'expired';
+    }
+    const out = st.apply({
+      type: 'depthSnapshot',
+      symbol: done.symbol,
+      event_ts: st.now,
+      source: 'rest',
+      last_update_id: done.snapshot.lastUpdateId,
+      bids: done.snapshot.bids as [string, string][],
+      asks: done.snapshot.asks as [string, string][],
+    });
+    let result: ReanchorOutcome;
+    if (out.kind === 'skipped') result = 'stale';
+    else result = st.status === 'live' ? 'ok' : 'gap';
+    if (result === 'stale') {
+      // Our book is already newer than the swapped-in snapshot; nothing was outstanding for it.
+      if (st.status === 'live' && aux.outstandingSince !== null) this.outcome(done.symbol, aux, 'ok');
+      else this.c.reanchor_outcomes.stale = (this.c.reanchor_outcomes.stale ?? 0) + 1;
+    } else {
+      this.outcome(done.symbol, aux, result);
+    }
+    if (result === 'ok' && aux.want === 'trade_gap') aux.want = null;
+    this.dirty.add(done.symbol);
+    this.noteBookStatuses();
+    for (const r of this.market.drainReanchorRequests()) this.auxOf(r.symbol).want ??= r.reason;
+    l?.info(
+      { symbol: done.symbol, entry: done.id, last_update_id: done.snapshot.lastUpdateId, outcome: result, book_id: st.lastUpdateId },
+      're-anchor snapshot applied',
+    );
+    return result;
+  }
+
+  /** Mark every known symbol's features due (the feature timer: features never go stale silently). */
+  markFeaturesDue(): void {
+    const t = this.now();
+    for (const [symbol, aux] of this.aux) {
+      if (t - aux.lastFeatureMs >= this.o.featureIntervalMs) {
+        this.featureDue.add(symbol);
+        this.dirty.add(symbol);
+      }
+    }
+  }
+
+  get hasDirty(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /**
+   * Write everything applied so far. Serialized: at most one write in flight; callers arriving meanwhile
+   * share the next write, which starts when the current one ends and projects the state as of then.
+   */
+  flush(): Promise<void> {
+    if (this.queued) return this.queued;
+    const prev = this.inFlight ?? Promise.resolve();
+    const p: Promise<void> = prev
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        this.inFlight = p;
+        return this.writeDirty();
+      })
+      .finally(() => {
+        if (this.inFlight === p) this.inFlight = null;
+      });
+    this.queued = p;
+    return p;
+  }
+
+  /** Resolves once no write is in flight or queued (errors ignored). */
+  async idle(): Promise<void> {
+    while (this.queued || this.inFlight) await (this.queued ?? this.inFlight)?.catch(() => undefined);
+  }
+
+  private async writeDirty(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const wallMs = this.now();
+    const symbols = [...this.dirty];
+    this.dirty.clear();
+    const recv = this.pendingRecv;
+    this.pendingRecv = [];
+    const batch: SymbolProjection[] = [];
+    const minutesTaken = new Map<string, number[]>();
+    const featured: string[] = [];
+    for (const symbol of symbols) {
+      const st = this.market.get(symbol);
+      const aux = this.aux.get(symbol);
+      if (!st || !aux) continue;
+      const p: SymbolProjection = { symbol };
+      // Without any book yet, say so but keep the levels a previous run left (they match their own id).
+      p.ob = st.lastUpdateId === null ? { set: { status: st.status }, del: [] } : st.obHash(this.o.depth);
+      p.tr1s = st.trHash(1);
+      p.tr5s = st.trHash(5);
+      if (aux.dirtyMinutes.size > 0) {
+        const ms = [...aux.dirtyMinutes];
+        aux.dirtyMinutes.clear();
+        minutesTaken.set(symbol, ms);
+        p.minutes = ms.map((m) => this.minuteValue(aux, m)).filter((m): m is MinuteStat => m !== undefined);
+      }
+      if (this.featureDue.has(symbol) || wallMs - aux.lastFeatureMs >= this.o.featureIntervalMs) {
+        const t0 = performance.now();
+        const f = st.features(wallMs);
+        const sec = (performance.now() - t0) / 1000;
+        const feat: Record<string, string> = {};
+        for (const [k, v] of Object.entries(f)) feat[k] = String(v);
+        p.feat = feat;
+        aux.completeness = f.completeness;
+        featured.push(symbol);
+        this.hooks.onFeatures?.(symbol, sec);
+      }
+      batch.push(p);
+    }
+    try {
+      await this.writer.write(batch);
+    } catch (err) {
+      this.c.write_errors++;
+      for (const s of symbols) this.dirty.add(s);
+      for (const [s, ms] of minutesTaken) for (const m of ms) this.aux.get(s)?.dirtyMinutes.add(m);
+      if (this.pendingRecv.length + recv.length <= MAX_PENDING_LATENCIES) this.pendingRecv = recv.concat(this.pendingRecv);
+      throw err;
+    }
+    this.c.writes++;
+    for (const s of featured) {
+      const aux = this.aux.get(s);
+      if (aux) aux.lastFeatureMs = wallMs;
+      this.featureDue.delete(s);
+    }
+    if (featured.length > 0) {
+      this.c.feature_updates += featured.length;
+      this.lastFeatureWallMs = wallMs;
+      for (let i = 0; i < featured.length; i++) this.featureStamps.push(wallMs);
+      const cutoff = wallMs - 60_000;
+      while (this.featureStamps.length > 0 && this.featureStamps[0] < cutoff) this.featureStamps.shift();
+    }
+    if (recv.length > 0 && this.hooks.onEndToEnd) {
+      const nowUs = Date.now() * 1000;
+      this.hooks.onEndToEnd(recv.map((r) => Math.max(0, nowUs - r) / 1e6));
+    }
+  }
+
+  private minuteValue(aux: SymbolAux, minuteStartMs: number): MinuteStat | undefined {
+    const own = aux.minutes.get(minuteStartMs);
+    if (!own) return undefined;
+    const base = aux.base.get(minuteStartMs);
+    if (!base) return own;
+    return { minuteStartMs, count: base.count + own.count, volume: addDecimals([base.volume, own.volume]) };
+  }
+
+  /** Feature updates written in the last 60 s, and the newest one's wall time (0 = never). */
+  featureActivity(): { perMinute: number; lastMs: number } {
+    const cutoff = this.now() - 60_000;
+    return { perMinute: this.featureStamps.filter((t) => t >= cutoff).length, lastMs: this.lastFeatureWallMs };
+  }
+
+  /** Symbols whose re-anchor was requested and has not completed. */
+  activeReanchors(): number {
+    let n = 0;
+    for (const a of this.aux.values()) if (a.outstandingSince !== null) n++;
+    return n;
+  }
+
+  lastReanchorMs(): number {
+    let t = 0;
+    for (const a of this.aux.values()) t = Math.max(t, a.lastReanchorMs);
+    return t;
+  }
+
+  symbols(): SymbolSummary[] {
+    const iso = (t: number | null): string | null => (t ? new Date(t).toISOString() : null);
+    const out: SymbolSummary[] = [];
+    for (const [symbol, aux] of this.aux) {
+      const st = this.market.get(symbol);
+      if (!st) continue;
+      out.push({
+        symbol,
+        status: st.status,
+        last_update_id: st.lastUpdateId,
+        buffered: st.bufferedDiffs,
+        buffer_overflows: st.bufferOverflows,
+        event_ts_us: st.now,
+        resyncing_since: iso(aux.resyncingSince),
+        reanchor_outstanding: aux.outstandingSince !== null,
+        last_reanchor: iso(aux.lastReanchorMs),
+        last_feature_update: iso(aux.lastFeatureMs),
+        feature_completeness: aux.completeness,
+      });
+    }
+    return out;
+  }
+}

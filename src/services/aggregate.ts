@@ -1,0 +1,305 @@
+/**
+ * `btcpipe aggregate`: three Kinesis stream consumers (trade, depth, bestBidAsk) → AggregatorPipeline →
+ * Redis hot state, with Redis checkpoints saved only after the batch's projection write succeeded, the
+ * `reanchor:done` follower, and a timer that keeps features (and re-anchor requests) from going stale when
+ * no batch arrives. Wiring only: the processing lives in aggregate-pipeline.ts (shared with Lambda).
+ */
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { BtcpipeConfig } from '../ops/config.js';
+import { correlationId, type Logger } from '../ops/logger.js';
+import { createRegistry } from '../ops/metrics.js';
+import { worstStatus, type HealthReport, type HealthStatus } from '../ops/health.js';
+import { createKinesisClient } from '../kinesis/client.js';
+import { ensureStreams } from '../kinesis/embedded.js';
+import { KinesisStreamConsumer, type ConsumedRecord } from '../kinesis/consumer.js';
+import { RedisCheckpointStore } from '../kinesis/redis-checkpoints.js';
+import { RateMeter } from '../kinesis/rate-meter.js';
+import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
+import { ProjectionWriter } from '../redis/projection.js';
+import type { Service } from './service.js';
+import { AggregatorPipeline } from './aggregate-pipeline.js';
+import { createAggregatorMetrics } from './aggregate-metrics.js';
+import { lastReanchorDoneId, ReanchorDoneListener } from './aggregate-reanchor.js';
+
+type StreamKey = 'trade' | 'depth' | 'bestbidask';
+const STREAM_KEYS: readonly StreamKey[] = ['trade', 'depth', 'bestbidask'];
+const HEALTH_NAMES: Record<StreamKey, string> = { trade: 'trade_stream', depth: 'depth_stream', bestbidask: 'bestbidask_stream' };
+/** A book resyncing longer than this makes the service degraded (a short resync is normal operation). */
+const RESYNC_DEGRADED_MS = 30_000;
+
+export class AggregatorStartError extends Error {
+  override readonly name = 'AggregatorStartError';
+}
+
+/** Kinesis client from config; emulator endpoints without AWS credentials in the environment get dummy ones. */
+export function aggregatorKinesisClient(config: BtcpipeConfig, env: NodeJS.ProcessEnv = process.env): KinesisClient {
+  const endpoint = config.aws.endpoint_url;
+  const dummy = endpoint !== undefined && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
+  return createKinesisClient({
+    region: config.aws.region,
+    endpoint,
+    ...(dummy ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+}
+
+export function aggregatorRedis(config: BtcpipeConfig, opts: { blocking?: boolean; logger?: Logger } = {}): RedisClient {
+  const r = config.redis;
+  let lastLogged = 0;
+  return createRedis({
+    host: r.host,
+    port: r.port,
+    db: r.db,
+    password: r.password,
+    tls: r.tls,
+    cluster: r.cluster_mode,
+    socketTimeoutMs: r.socket_timeout_seconds * 1000,
+    connectTimeoutMs: r.socket_connect_timeout_seconds * 1000,
+    blocking: opts.blocking,
+    connectionName: opts.blocking ? 'btcpipe-aggregator-reanchor' : 'btcpipe-aggregator',
+    onError: (err) => {
+      // Connection errors repeat on every reconnect attempt: one line per 10 s is enough.
+      if (Date.now() - lastLogged > 10_000) {
+        lastLogged = Date.now();
+        opts.logger?.warn({ err: err.message, blocking: opts.blocking ?? false }, 'redis connection error');
+      }
+    },
+  });
+}
+
+export function createAggregatorService(config: BtcpipeConfig, logger: Logger): Service {
+  const registry = createRegistry(config.service_name);
+  const metrics = createAggregatorMetrics(registry);
+  const p = config.processing;
+  const streams = config.aws.kinesis.streams;
+  const cc = config.aws.kinesis.consumer_config;
+
+  let redis: RedisClient | undefined;
+  let blocking: RedisClient | undefined;
+  let writer: ProjectionWriter | undefined;
+  let pipeline: AggregatorPipeline | undefined;
+  let listener: ReanchorDoneListener | undefined;
+  let kinesis: KinesisClient | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const consumers = new Map<StreamKey, KinesisStreamConsumer>();
+  const writeRate = new RateMeter(10);
+  let started = false;
+  let stopping: Promise<void> | undefined;
+
+  const handle = async (key: StreamKey, batch: ConsumedRecord[]): Promise<void> => {
+    const pl = pipeline as AggregatorPipeline;
+    const log = logger.child({ cid: correlationId(), stream: key });
+    const { invalid } = await pl.ingestRecords(
+      batch.map((r) => r.data),
+      log,
+    );
+    if (invalid > 0) metrics.decodeErrors.inc(invalid);
+    // Resolves only once a write containing this batch succeeded: the consumer checkpoints after it.
+    await pl.flush();
+    metrics.recordsProcessed.inc({ stream: key }, batch.length);
+    log.debug({ records: batch.length }, 'batch applied');
+  };
+
+  const tick = (): void => {
+    const pl = pipeline;
+    if (!pl) return;
+    pl.markFeaturesDue();
+    void pl
+      .sendReanchorRequests()
+      .then(() => (pl.hasDirty ? pl.flush() : undefined))
+      .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'timer flush failed; retried'));
+  };
+
+  async function start(): Promise<void> {
+    if (started) return;
+    started = true;
+    stopping = undefined;
+    redis = aggregatorRedis(config, { logger });
+    blocking = aggregatorRedis(config, { blocking: true, logger });
+    const readyMs = Math.max(5000, config.redis.socket_connect_timeout_seconds * 5000);
+    try {
+      await Promise.all([waitForRedisReady(redis, readyMs), waitForRedisReady(blocking, readyMs)]);
+    } catch (err) {
+      redis.disconnect();
+      blocking.disconnect();
+      started = false;
+      throw new AggregatorStartError(`aggregator: Redis ${config.redis.host}:${config.redis.port} not reachable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    writer = new ProjectionWriter(redis, {
+      cluster: config.redis.cluster_mode,
+      logger,
+      onBatch: ({ latencyMs, ok }) => {
+        metrics.redisOperations.inc({ result: ok ? 'ok' : 'error' });
+        if (ok) {
+          metrics.redisLatency.observe(latencyMs / 1000);
+          writeRate.add(1);
+        }
+      },
+    });
+    pipeline = new AggregatorPipeline({
+      redis,
+      writer,
+      cluster: config.redis.cluster_mode,
+      depth: p.order_book_levels,
+      featureIntervalMs: p.feature_update_interval_seconds * 1000,
+      reanchorRequestIntervalMs: p.reanchor_request_interval_seconds * 1000,
+      maxBufferedDiffs: p.max_buffered_diffs,
+      logger,
+      hooks: metrics.hooks,
+    });
+    const pl = pipeline;
+    listener = new ReanchorDoneListener({
+      redis: blocking,
+      startId: await lastReanchorDoneId(redis),
+      logger,
+      onDone: async (entry) => {
+        const log = logger.child({ cid: correlationId(), symbol: entry.symbol });
+        const outcome = pl.applyReanchorDone(entry, log);
+        if (outcome === 'unknown_symbol') return;
+        await pl.sendReanchorRequests(log);
+        await pl.flush();
+      },
+    });
+    listener.start();
+
+    kinesis = aggregatorKinesisClient(config);
+    if (config.aws.kinesis.create_streams) {
+      await ensureStreams(kinesis, [streams.trade, streams.depth, streams.bestbidask]).catch((err: unknown) =>
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not create Kinesis streams; consumers keep retrying'),
+      );
+    }
+    const checkpoints = new RedisCheckpointStore(redis);
+    for (const key of STREAM_KEYS) {
+      const c = new KinesisStreamConsumer({
+        client: kinesis,
+        stream: streams[key],
+        handler: (batch) => handle(key, batch),
+        checkpoints,
+        initialPosition: cc.shard_iterator_type,
+        pollIntervalMs: cc.poll_interval_ms,
+        maxRecordsPerPoll: cc.max_records_per_poll,
+        logger,
+        hooks: { onError: ({ phase }) => metrics.kinesisErrors.inc({ stream: key, phase }) },
+      });
+      consumers.set(key, c);
+    }
+    // One stream failing to start (e.g. missing) is retried inside its consumer; the others run regardless.
+    await Promise.all([...consumers.values()].map((c) => c.start()));
+    const period = Math.max(50, Math.min(1000, (p.feature_update_interval_seconds * 1000) / 2));
+    timer = setInterval(tick, period);
+    logger.info({ streams, redis: `${config.redis.host}:${config.redis.port}` }, 'aggregator consuming');
+  }
+
+  function stop(): Promise<void> {
+    if (!started) return stopping ?? Promise.resolve();
+    started = false;
+    stopping = (async () => {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await Promise.allSettled([...consumers.values()].map((c) => c.stop()));
+      const l = listener?.stop();
+      blocking?.disconnect();
+      await l;
+      await pipeline?.idle();
+      // A last attempt so features/ob written by the timer are current; failures are harmless here.
+      if (pipeline?.hasDirty) await pipeline.flush().catch(() => undefined);
+      consumers.clear();
+      kinesis?.destroy();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      redis = blocking = undefined;
+      listener = undefined;
+    })();
+    return stopping;
+  }
+
+  function consumerHealth(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const key of STREAM_KEYS) {
+      const s = consumers.get(key)?.stats();
+      out[HEALTH_NAMES[key]] = s
+        ? { status: s.status, records_per_second: s.records_per_second, lag_seconds: s.lag_seconds, last_processed: s.last_processed }
+        : { status: 'stopped', records_per_second: 0, lag_seconds: 0, last_processed: null };
+    }
+    return out;
+  }
+
+  function health(): HealthReport {
+    const statuses: HealthStatus[] = [];
+    const consumersH = consumerHealth();
+    const cs = [...consumers.values()].map((c) => c.stats().status);
+    if (!started) statuses.push('unhealthy');
+    if (cs.length > 0 && cs.every((s) => s === 'error')) statuses.push('unhealthy');
+    else if (cs.includes('error')) statuses.push('degraded');
+
+    const redisReady = redis?.status === 'ready';
+    if (started && !redisReady) statuses.push('unhealthy');
+    const ws = writer?.stats();
+    const wrate = writeRate.perSecond();
+    const redisH = {
+      status: redisReady ? 'connected' : 'disconnected',
+      // ioredis multiplexes one socket for commands (plus one for the blocking reader): 2 of the pool.
+      connection_pool_usage: Math.round((2 / config.redis.connection_pool_size) * 1000) / 1000,
+      connections: 2,
+      operations_per_second: Math.round(wrate * 10) / 10,
+      avg_latency_ms: ws ? Math.round(ws.avgLatencyMs * 1000) / 1000 : 0,
+      last_latency_ms: ws ? Math.round(ws.lastLatencyMs * 1000) / 1000 : 0,
+      errors: ws?.errors ?? 0,
+    };
+
+    const fa = pipeline?.featureActivity() ?? { perMinute: 0, lastMs: 0 };
+    const symbols = pipeline?.symbols() ?? [];
+    const featStale = fa.lastMs > 0 && Date.now() - fa.lastMs > 3 * p.feature_update_interval_seconds * 1000;
+    if (featStale) statuses.push('degraded');
+    const completeness = symbols.length ? symbols.reduce((a, s) => a + s.feature_completeness, 0) / symbols.length : 0;
+    const featureH = {
+      status: fa.lastMs === 0 ? 'waiting' : featStale ? 'stale' : 'active',
+      last_feature_update: fa.lastMs ? new Date(fa.lastMs).toISOString() : null,
+      features_per_minute: fa.perMinute,
+      feature_completeness: Math.round(completeness * 1000) / 1000,
+    };
+
+    const counters = pipeline?.counters();
+    const outcomes = counters?.reanchor_outcomes ?? {};
+    const finished = (outcomes.ok ?? 0) + (outcomes.gap ?? 0) + (outcomes.expired ?? 0) + (outcomes.timeout ?? 0);
+    const active = pipeline?.activeReanchors() ?? 0;
+    const last = pipeline?.lastReanchorMs() ?? 0;
+    const reanchorH = {
+      status: active > 0 ? 'reanchoring' : 'ready',
+      active_reanchors: active,
+      last_reanchor: last ? new Date(last).toISOString() : null,
+      reanchor_success_rate: finished ? Math.round(((outcomes.ok ?? 0) / finished) * 1000) / 1000 : 1,
+    };
+
+    const books: Record<string, unknown> = {};
+    for (const s of symbols) {
+      books[s.symbol] = { status: s.status, last_update_id: s.last_update_id, buffered: s.buffered };
+      if (s.resyncing_since && Date.now() - Date.parse(s.resyncing_since) > RESYNC_DEGRADED_MS) statuses.push('degraded');
+    }
+    return {
+      status: worstStatus(statuses),
+      service: config.service_name,
+      components: {
+        kinesis_consumers: consumersH,
+        redis_cluster: redisH,
+        feature_pipeline: featureH,
+        reanchor_system: reanchorH,
+        books,
+      },
+    };
+  }
+
+  function stats(): Record<string, unknown> {
+    return {
+      service: config.service_name,
+      running: started,
+      consumers: Object.fromEntries([...consumers].map(([k, c]) => [HEALTH_NAMES[k], c.stats()])),
+      redis: { status: redis?.status ?? 'closed', projection: writer?.stats() ?? null },
+      pipeline: pipeline?.counters() ?? null,
+      reanchor_done_position: listener?.position ?? null,
+      reanchor_done_read_errors: listener?.errorCount ?? 0,
+      symbols: pipeline?.symbols() ?? [],
+      memory: { rss_bytes: process.memoryUsage().rss },
+    };
+  }
+
+  return { name: config.service_name, registry, start, stop, health, stats };
+}
