@@ -107,6 +107,8 @@ const processingSchema = z
     batch_size: z.number().int().positive().default(500),
     flush_interval_ms: z.number().int().min(0).default(100),
     max_buffered_diffs: z.number().int().positive().default(10_000),
+    /** Aggregator: at most one re-anchor request per symbol per this many seconds (repeated while resyncing). */
+    reanchor_request_interval_seconds: positive.default(5),
   })
   .strict();
 
