@@ -1,0 +1,172 @@
+/**
+ * Pure gap criteria of the REST mode (SPEC.md "Ingestor, REST mode"): time and volume. The sequence
+ * criterion is the aggregator's (it sees every trade id and depth update id and asks for re-anchors); this
+ * module only decides whether such a request is already covered by a later re-anchor. No I/O, no clock.
+ *
+ * Volume rule — which closed 1-minute klines are compared with the hot path's per-minute stats:
+ *  - the hot path's minutes hash (`tr:{SYM}:minutes`) only holds minutes in which the aggregator saw a trade;
+ *    its EARLIEST minute is where the aggregator started (mid-minute, reading Kinesis from LATEST), so that
+ *    minute and every earlier one are skipped (never compared): they were not fully observed;
+ *  - a later minute is compared once the hot path's own event clock (ob ts_us / tr last_ts_us) and the venue
+ *    clock have both passed the minute's end by `settleMs` (late trades of the minute have landed);
+ *  - a minute absent from the hash counts 0 trades / volume 0 (all its trades were lost);
+ *  - count must equal the kline's `n` and volume its `v` EXACTLY (decimal comparison, no tolerance).
+ */
+import { compareDecimals } from './decimal.js';
+import { subDecimals } from './decimal-ops.js';
+
+export const MINUTE_MS = 60_000;
+
+export type GapCriterion = 'sequence' | 'time' | 'volume';
+
+/** The newest hot-path event time in µs from `ob:{SYM}.ts_us` and `tr:{SYM}:1s.last_ts_us` (either may be absent). */
+export function hotPathLastEventUs(values: readonly (string | null | undefined)[]): number | undefined {
+  let best: number | undefined;
+  for (const v of values) {
+    if (v === null || v === undefined || !/^\d+$/.test(v)) continue;
+    const n = Number(v);
+    if (Number.isSafeInteger(n) && n > 0 && (best === undefined || n > best)) best = n;
+  }
+  return best;
+}
+
+export interface TimeCheck {
+  /** True when the hot path has data and its newest event is older than the threshold. */
+  gap: boolean;
+  /** Age of the newest hot-path event against the venue clock, ms; undefined without data. */
+  ageMs: number | undefined;
+}
+
+export function checkTimeGap(lastEventUs: number | undefined, venueNowMs: number, thresholdMs: number): TimeCheck {
+  if (lastEventUs === undefined) return { gap: false, ageMs: undefined };
+  const ageMs = venueNowMs - lastEventUs / 1000;
+  return { gap: ageMs > thresholdMs, ageMs };
+}
+
+/**
+ * A stall is one gap, however many checks see it: the tracker reports 'entered' on the first stale check,
+ * 'ongoing' while it lasts, 'recovered' on the first fresh one.
+ */
+export type TimeTransition = 'entered' | 'ongoing' | 'recovered' | 'fresh' | 'no_data';
+
+export class TimeGapTracker {
+  private readonly stalled = new Map<string, boolean>();
+
+  observe(symbol: string, check: TimeCheck): TimeTransition {
+    const was = this.stalled.get(symbol) ?? false;
+    if (check.ageMs === undefined) return 'no_data';
+    this.stalled.set(symbol, check.gap);
+    if (check.gap) return was ? 'ongoing' : 'entered';
+    return was ? 'recovered' : 'fresh';
+  }
+
+  isStalled(symbol: string): boolean {
+    return this.stalled.get(symbol) ?? false;
+  }
+}
+
+/** A closed 1-minute kline reduced to what the volume check needs. */
+export interface KlineMinute {
+  openTimeMs: number;
+  /** Kline `n`: number of trades. */
+  trades: number;
+  /** Kline `v`: base-asset volume, exact decimal string. */
+  volume: string;
+}
+
+export interface HotMinute {
+  minuteStartMs: number;
+  count: number;
+  volume: string;
+}
+
+export interface MinuteSelectionInput {
+  /** Closed klines not yet checked, any order. */
+  pending: readonly KlineMinute[];
+  /** Earliest minute in the hot path's minutes hash; undefined when the hash is empty. */
+  firstObservedMinuteMs: number | undefined;
+  /** Newest hot-path event time, µs. */
+  hotPathEventUs: number | undefined;
+  venueNowMs: number;
+  settleMs: number;
+}
+
+export interface MinuteSelection {
+  /** Compare these now. */
+  checkable: KlineMinute[];
+  /** Never comparable (not fully observed by the hot path): drop them. */
+  uncovered: KlineMinute[];
+  /** Not settled yet: keep them for a later check. */
+  waiting: KlineMinute[];
+}
+
+export function selectMinutes(input: MinuteSelectionInput): MinuteSelection {
+  const out: MinuteSelection = { checkable: [], uncovered: [], waiting: [] };
+  const sorted = [...input.pending].sort((a, b) => a.openTimeMs - b.openTimeMs);
+  for (const k of sorted) {
+    const endMs = k.openTimeMs + MINUTE_MS;
+    if (input.firstObservedMinuteMs === undefined || input.hotPathEventUs === undefined) {
+      out.waiting.push(k);
+    } else if (k.openTimeMs <= input.firstObservedMinuteMs) {
+      out.uncovered.push(k);
+    } else if (input.hotPathEventUs < (endMs + input.settleMs) * 1000 || input.venueNowMs < endMs + input.settleMs) {
+      out.waiting.push(k);
+    } else {
+      out.checkable.push(k);
+    }
+  }
+  return out;
+}
+
+export interface MinuteVerdict {
+  minuteStartMs: number;
+  match: boolean;
+  venueCount: number;
+  hotCount: number;
+  venueVolume: string;
+  hotVolume: string;
+  /** venue − hot: positive = trades the hot path missed; negative = it counted more than the venue (duplicates). */
+  missingCount: number;
+  missingVolume: string;
+}
+
+/** Exact comparison of one closed kline with the hot path's stats of that minute (absent = nothing seen). */
+export function compareMinute(kline: KlineMinute, hot: HotMinute | undefined): MinuteVerdict {
+  const hotCount = hot?.count ?? 0;
+  const hotVolume = hot?.volume ?? '0';
+  const sameVolume = compareDecimals(kline.volume, hotVolume) === 0;
+  return {
+    minuteStartMs: kline.openTimeMs,
+    match: hotCount === kline.trades && sameVolume,
+    venueCount: kline.trades,
+    hotCount,
+    venueVolume: kline.volume,
+    hotVolume,
+    missingCount: kline.trades - hotCount,
+    missingVolume: subDecimals(kline.volume, hotVolume),
+  };
+}
+
+/**
+ * A re-anchor request is covered when a re-anchor whose REST fetch started at or after the request
+ * succeeded: that snapshot already reflects whatever broke before the request was made.
+ */
+export function isRequestCovered(requestTsMs: number, lastSuccessFetchStartMs: number | undefined): boolean {
+  return lastSuccessFetchStartMs !== undefined && requestTsMs <= lastSuccessFetchStartMs;
+}
+
+/**
+ * A volume gap in a minute that ended before the last successful re-anchor's fetch began is already
+ * repaired in the hot state (the windows only span seconds); it is counted, but needs no new re-anchor.
+ */
+export function volumeGapNeedsReanchor(minuteStartMs: number, lastSuccessFetchStartMs: number | undefined): boolean {
+  return lastSuccessFetchStartMs === undefined || minuteStartMs + MINUTE_MS > lastSuccessFetchStartMs;
+}
+
+/**
+ * Whether an aggregator re-anchor request reports a break in the hot path's sequence (counted as a
+ * sequence gap) rather than a cold start ('no-book') or an explicit operator request.
+ */
+export function isSequenceGapReason(reason: string): boolean {
+  return reason !== 'no-book' && reason !== 'requested' && reason !== 'startup';
+}
