@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { fullJitterBackoff } from '../kinesis/backoff.js';
 
 /**
  * The SBE market-data WebSocket, kept alive: watchdog on silence, exponential backoff with full jitter,
@@ -63,10 +64,9 @@ interface Conn {
   retiring: boolean;
 }
 
-/** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^attempt)]. */
+/** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^attempt)) (the shared policy). */
 export function reconnectDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
+  return fullJitterBackoff(attempt, baseMs, capMs, random);
 }
 
 /** The stream path for symbols × stream types, e.g. /stream?streams=btcusdt@trade/btcusdt@depth */
@@ -93,7 +93,10 @@ export class SbeStreamClient extends EventEmitter {
   private rate = 0;
   private watchdog?: NodeJS.Timeout;
   private rotationTimer?: NodeJS.Timeout;
-  private reconnectTimer?: NodeJS.Timeout;
+  // One timer per role: a pending rotation retry must never cancel a pending primary reconnect.
+  private readonly reconnectTimers: Record<'primary' | 'candidate', NodeJS.Timeout | undefined> = { primary: undefined, candidate: undefined };
+  /** Old connections kept open for the rotation overlap; closed by stop() too, so none outlives the client. */
+  private readonly retiring = new Set<Conn>();
 
   constructor(opts: SbeStreamClientOptions) {
     super();
@@ -129,10 +132,12 @@ export class SbeStreamClient extends EventEmitter {
     this.stopped = true;
     clearInterval(this.watchdog);
     clearTimeout(this.rotationTimer);
-    clearTimeout(this.reconnectTimer);
-    const conns = [this.primary, this.candidate].filter((c): c is Conn => !!c);
+    clearTimeout(this.reconnectTimers.primary);
+    clearTimeout(this.reconnectTimers.candidate);
+    const conns = [this.primary, this.candidate, ...this.retiring].filter((c): c is Conn => !!c);
     this.primary = undefined;
     this.candidate = undefined;
+    this.retiring.clear();
     await Promise.all(conns.map((c) => closeConn(c)));
     this.emit('status', 'stopped');
   }
@@ -178,6 +183,9 @@ export class SbeStreamClient extends EventEmitter {
 
   private open(role: 'primary' | 'candidate'): void {
     if (this.stopped) return;
+    // A late timer must not replace a live connection (it would be orphaned, open until the process ends).
+    if (role === 'primary' && this.primary) return;
+    if (role === 'candidate' && (this.candidate || !this.primary)) return;
     const now = Date.now();
     if (this.attemptsInWindow(now) >= this.o.attemptLimit.max) {
       const wait = this.attempts[0] + this.o.attemptLimit.windowMs - now + 1;
@@ -280,7 +288,11 @@ export class SbeStreamClient extends EventEmitter {
       this.scheduleRotation(conn);
       if (old) {
         old.retiring = true;
-        setTimeout(() => void closeConn(old), this.o.rotationOverlapMs).unref();
+        this.retiring.add(old);
+        setTimeout(() => {
+          this.retiring.delete(old);
+          void closeConn(old);
+        }, this.o.rotationOverlapMs).unref();
       }
     }
   }
@@ -299,6 +311,7 @@ export class SbeStreamClient extends EventEmitter {
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {
+    if (conn.retiring) this.retiring.delete(conn);
     if (this.stopped || conn.retiring) return;
     if (conn === this.candidate) {
       this.candidate = undefined;
@@ -309,10 +322,16 @@ export class SbeStreamClient extends EventEmitter {
     }
     if (conn !== this.primary) return;
     this.primary = undefined;
+    clearTimeout(this.rotationTimer);
     if (this.candidate) {
-      // A rotation is under way: promote the candidate even if it has not delivered yet.
-      this.primary = this.candidate;
+      // A rotation is under way (e.g. serverShutdown, then the venue closed the old connection at once):
+      // promote the candidate even if it has not delivered yet.
+      const next = this.candidate;
+      this.primary = next;
       this.candidate = undefined;
+      this.rotations += 1;
+      this.emit('rotated', { from: conn.id, to: next.id });
+      this.o.logger?.info({ from: conn.id, to: next.id, code }, 'SBE connection closed during rotation; candidate promoted');
       return;
     }
     if (!conn.delivered) this.failures += 1;
@@ -337,8 +356,11 @@ export class SbeStreamClient extends EventEmitter {
   }
 
   private schedule(role: 'primary' | 'candidate', delayMs: number): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => this.open(role), delayMs);
+    clearTimeout(this.reconnectTimers[role]);
+    this.reconnectTimers[role] = setTimeout(() => {
+      this.reconnectTimers[role] = undefined;
+      this.open(role);
+    }, delayMs);
   }
 
   private checkWatchdog(): void {
