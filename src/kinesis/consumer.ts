@@ -92,6 +92,8 @@ interface ShardState {
   lastSequence: string | undefined;
 }
 
+const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'LimitExceededException', 'ThrottlingException', 'KMSThrottlingException']);
+
 type PollResult = { ok: true; res: GetRecordsCommandOutput } | { ok: false; err: unknown };
 
 /**
@@ -350,6 +352,11 @@ export class KinesisStreamConsumer {
           this.noteError('poll', result.err, id);
           if (name === 'ResourceNotFoundException') void this.discover();
           await sleep(fullJitterBackoff(attempt++, this.o.backoff.baseMs, this.o.backoff.capMs, this.random), this.abort.signal);
+          // Not a throttle: the iterator itself may be unusable (stream deleted/re-created): get a new one.
+          if (!THROTTLE_ERRORS.has(name) && this.running) {
+            start = s.lastSequence !== undefined ? { type: 'AFTER_SEQUENCE_NUMBER', seq: s.lastSequence } : start;
+            iterator = await this.acquireIterator(id, start);
+          }
         }
         pending = iterator && this.running ? this.poll(iterator) : undefined;
         continue;
@@ -389,18 +396,34 @@ export class KinesisStreamConsumer {
 
   private async acquireIterator(id: string, start: { type: ShardIteratorType; seq?: string }): Promise<string | undefined> {
     return this.withRetry(id, 'iterator', async () => {
-      const res = await this.client.send(
-        new GetShardIteratorCommand({
-          StreamName: this.stream,
-          ShardId: id,
-          ShardIteratorType: start.type,
-          ...(start.seq !== undefined ? { StartingSequenceNumber: start.seq } : {}),
-        }),
-        { abortSignal: this.abort.signal },
-      );
-      this.markOk();
-      return res.ShardIterator;
+      if (start.type === 'AFTER_SEQUENCE_NUMBER') {
+        try {
+          return await this.getIterator(id, start);
+        } catch (err) {
+          if (!isUnknownSequenceNumber(err)) throw err;
+          // The checkpoint belongs to an earlier incarnation of the stream (e.g. a restarted emulator):
+          // read the new shard from its start rather than never again.
+          this.noteError('iterator', err, id);
+          this.logger?.warn({ stream: this.stream, shardId: id, checkpoint: start.seq }, 'checkpoint not valid for this stream; reading the shard from TRIM_HORIZON');
+          return await this.getIterator(id, { type: 'TRIM_HORIZON' });
+        }
+      }
+      return await this.getIterator(id, start);
     });
+  }
+
+  private async getIterator(id: string, start: { type: ShardIteratorType; seq?: string }): Promise<string | undefined> {
+    const res = await this.client.send(
+      new GetShardIteratorCommand({
+        StreamName: this.stream,
+        ShardId: id,
+        ShardIteratorType: start.type,
+        ...(start.seq !== undefined ? { StartingSequenceNumber: start.seq } : {}),
+      }),
+      { abortSignal: this.abort.signal },
+    );
+    this.markOk();
+    return res.ShardIterator;
   }
 
   /** Retry a Kinesis/checkpoint operation with backoff until it succeeds or the consumer stops. */
@@ -502,6 +525,16 @@ export class KinesisStreamConsumer {
     this.hooks.onError?.({ stream: this.stream, ...(shardId ? { shardId } : {}), phase, error: describeError(err) });
     this.logger?.warn({ stream: this.stream, shardId, phase, err: describeError(err) }, 'kinesis consumer error');
   }
+}
+
+/**
+ * AWS answers a sequence number from another incarnation of the stream with InvalidArgumentException;
+ * kinesis-local answers ResourceNotFoundException "Unable to find record with provided SequenceNumber".
+ */
+function isUnknownSequenceNumber(err: unknown): boolean {
+  const name = errorName(err);
+  if (name === 'InvalidArgumentException') return true;
+  return name === 'ResourceNotFoundException' && err instanceof Error && /sequence ?number/i.test(err.message);
 }
 
 function abortedResult(): PollResult {

@@ -1,11 +1,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { localKinesisClient, ensureStreams, startEmbeddedKinesis } from '../../../src/kinesis/embedded.js';
 import { KinesisProducer } from '../../../src/kinesis/producer.js';
+import { KinesisStreamConsumer } from '../../../src/kinesis/consumer.js';
 import { sharedKinesisEndpoint, uniqueSuffix } from '../../support/servers.js';
 import { readAllEvents, type ReadEvent } from './reader.js';
 
 const client = localKinesisClient(sharedKinesisEndpoint());
 afterAll(() => client.destroy());
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 function checkPerKeyOrder(events: ReadEvent[], keys: string[], perKey: number): void {
   for (const k of keys) {
@@ -52,7 +61,7 @@ describe('KinesisProducer against kinesis-local', () => {
     expect(events.map((e) => e.payload.n)).toEqual([...Array(10).keys()]);
   });
 
-  it('buffers while kinesis-local is down and delivers after it restarts on the same ports', async () => {
+  it('buffers while kinesis-local is down and delivers after it restarts on the same ports; the consumer recovers too', async () => {
     const first = await startEmbeddedKinesis();
     const { plainPort, tlsPort } = first;
     const priv = localKinesisClient(first.endpoint);
@@ -64,11 +73,24 @@ describe('KinesisProducer against kinesis-local', () => {
       backoff: { baseMs: 20, capMs: 300 },
       callTimeoutMs: 3_000,
     });
+    const consumed: Array<{ phase: number; n: number }> = [];
+    const consumer = new KinesisStreamConsumer({
+      client: priv,
+      stream,
+      pollIntervalMs: 20,
+      rediscoverIntervalMs: 500,
+      backoff: { baseMs: 20, capMs: 300 },
+      handler: async (batch) => {
+        for (const r of batch) consumed.push(JSON.parse(r.data.toString()) as { phase: number; n: number });
+      },
+    });
     let second: Awaited<ReturnType<typeof startEmbeddedKinesis>> | undefined;
     try {
       await p.start();
+      await consumer.start();
       for (let n = 0; n < 50; n++) p.put(stream, 'BTCUSDT', { phase: 1, n });
       expect(await p.flush(10_000)).toBe(true);
+      await waitFor(() => consumed.length >= 50, 10_000);
 
       await first.stop();
       for (let n = 0; n < 200; n++) p.put(stream, 'BTCUSDT', { phase: 2, n });
@@ -86,7 +108,14 @@ describe('KinesisProducer against kinesis-local', () => {
       const events = await readAllEvents(priv, stream, 200);
       expect(events.map((e) => e.payload.n)).toEqual([...Array(200).keys()]);
       expect(events.every((e) => e.payload.phase === 2)).toBe(true);
+      // The consumer's checkpoint belongs to the old stream; it must resume on the new one.
+      await waitFor(() => consumed.length >= 250, 20_000).catch((e: unknown) => {
+        console.log("DEBUG", consumed.length, JSON.stringify(consumer.stats()));
+        throw e;
+      });
+      expect(consumed.map((e) => e.n)).toEqual([...Array(50).keys(), ...Array(200).keys()]);
     } finally {
+      await consumer.stop();
       await p.close(1_000);
       priv.destroy();
       await first.stop();

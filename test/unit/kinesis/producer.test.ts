@@ -132,9 +132,9 @@ describe('KinesisProducer (buffering and retries)', () => {
     );
     const p = producer(fake, { batchSize: 400, aggregate: false });
     for (let i = 0; i < 50; i++) p.put('s', 'K', { i });
-    await new Promise((r) => setTimeout(r, 60));
-    const shrunk = p.stats().batch_size.s;
-    expect(shrunk).toBeLessThan(50);
+    while (p.stats().throttled < 4) await new Promise((r) => setTimeout(r, 5));
+    // 400 → 200 → 100 → 50 → 25 after four throttled calls.
+    expect(p.stats().batch_size.s).toBeLessThanOrEqual(25);
     expect(p.stats().throttled).toBeGreaterThan(0);
     expect(p.stats().last_error).toContain('ProvisionedThroughputExceededException');
     throttle = false;
@@ -151,7 +151,7 @@ describe('KinesisProducer (buffering and retries)', () => {
     const drops: number[] = [];
     const p = producer(fake, { maxBufferedEvents: 100, hooks: { onDrop: (d) => drops.push(d.count) } });
     for (let i = 0; i < 1000; i++) p.put('s', 'K', { i });
-    await new Promise((r) => setTimeout(r, 30));
+    while (p.stats().failed_records < 2) await new Promise((r) => setTimeout(r, 5));
     const st = p.stats();
     expect(st.buffer_size).toBeLessThanOrEqual(100 + 100); // bound + at most one in-flight batch
     expect(st.dropped).toBeGreaterThanOrEqual(800);
