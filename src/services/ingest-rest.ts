@@ -11,7 +11,7 @@ import type { BtcpipeConfig } from '../ops/config.js';
 import type { HealthReport } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
-import { createRedis, type RedisClient } from '../redis/connect.js';
+import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import type { Service } from './service.js';
 import { GapRequestListener } from './gap-request-listener.js';
 import { RestIngestRuntime } from './ingest-rest-runtime.js';
@@ -88,6 +88,7 @@ export function createRestIngestService(config: BtcpipeConfig, logger: Logger): 
         connectionName: 'btcpipe-ingest-rest-requests',
         onError: () => undefined,
       });
+      await waitForRedisReady(blocking, REDIS_START_TIMEOUT_MS);
       listener = new GapRequestListener({ redis: blocking, logger, onRequests: (reqs) => runtime.onRequests(reqs) });
       running = true;
       listener.start();
