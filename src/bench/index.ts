@@ -6,13 +6,15 @@ import { decodeSection } from './decode.js';
 import { redisBench } from './redis.js';
 import { kinesisSection } from './kinesis.js';
 import { lakeSection } from './lake.js';
+import { coreSection } from './core.js';
+import { ingestSection } from './ingest.js';
 
 export interface BenchSection {
   name: string;
   run(opts: { json: boolean; quick: boolean }): Promise<unknown>;
 }
 
-export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection, lakeSection];
+export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection, lakeSection, coreSection, ingestSection];
 
 export function findSection(name: string): BenchSection | undefined {
   return sections.find((s) => s.name === name);

@@ -48,6 +48,7 @@ export function parseLevels(levels: readonly Level[], what: string): ParsedLevel
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
 
 function normalizeKey(k: bigint): PriceKey {
   return k <= MAX_SAFE && k >= -MAX_SAFE ? Number(k) : k;
@@ -81,22 +82,47 @@ class BookSide {
     const i = this.lowerBound(k);
     const exists = i < this.keys.length && this.keys[i] === k;
     if (qty === '0') {
-      if (exists) {
-        this.keys.splice(i, 1);
-        this.prices.splice(i, 1);
-        this.qtys.splice(i, 1);
-      }
+      if (exists) this.removeAt(i);
     } else if (exists) {
       this.qtys[i] = qty;
-    } else if (i === this.keys.length) {
-      this.keys.push(k);
-      this.prices.push(price);
-      this.qtys.push(qty);
     } else {
-      this.keys.splice(i, 0, k);
-      this.prices.splice(i, 0, price);
-      this.qtys.splice(i, 0, qty);
+      this.insertAt(i, k, price, qty);
     }
+  }
+
+  // Hand-written shifts instead of splice(): splice allocates its result array on every call, and the
+  // positions touched are near the tail, so the loops are short.
+  private insertAt(i: number, k: PriceKey, price: string, qty: string): void {
+    const keys = this.keys;
+    const prices = this.prices;
+    const qtys = this.qtys;
+    let j = keys.length;
+    keys.push(k);
+    prices.push(price);
+    qtys.push(qty);
+    for (; j > i; j--) {
+      keys[j] = keys[j - 1];
+      prices[j] = prices[j - 1];
+      qtys[j] = qtys[j - 1];
+    }
+    keys[i] = k;
+    prices[i] = price;
+    qtys[i] = qty;
+  }
+
+  private removeAt(i: number): void {
+    const keys = this.keys;
+    const prices = this.prices;
+    const qtys = this.qtys;
+    const last = keys.length - 1;
+    for (let j = i; j < last; j++) {
+      keys[j] = keys[j + 1];
+      prices[j] = prices[j + 1];
+      qtys[j] = qtys[j + 1];
+    }
+    keys.pop();
+    prices.pop();
+    qtys.pop();
   }
 
   clear(): void {
@@ -164,16 +190,27 @@ export class OrderBook {
   /** Exact tick key of a canonical price string at the current scale. */
   keyOf(price: string): PriceKey {
     this.ensureScale(price);
-    const dot = price.indexOf('.');
-    let digits: string;
-    if (dot < 0) digits = price + '0'.repeat(this.scaleDigits);
-    else {
-      const frac = price.slice(dot + 1);
-      digits = price.slice(0, dot) + frac + '0'.repeat(this.scaleDigits - frac.length);
+    // Fast path without allocation: accumulate the digits while the integer stays exact (<= 15 digits),
+    // then scale by a power of ten; both factors are exact, so the product is exact while it is safe.
+    let acc = 0;
+    let digits = 0;
+    let fracLen = -1;
+    for (let i = 0; i < price.length; i++) {
+      const c = price.charCodeAt(i);
+      if (c === 46) {
+        fracLen = 0;
+        continue;
+      }
+      acc = acc * 10 + (c - 48);
+      digits++;
+      if (fracLen >= 0) fracLen++;
     }
-    // Up to 15 digits always parse exactly into a double.
-    if (digits.length <= 15) return Number(digits);
-    return normalizeKey(BigInt(digits));
+    const shift = this.scaleDigits - (fracLen < 0 ? 0 : fracLen);
+    if (digits <= 15 && shift <= 22) {
+      const k = acc * POW10[shift];
+      if (k <= Number.MAX_SAFE_INTEGER) return k;
+    }
+    return normalizeKey(BigInt(price.replace('.', '')) * 10n ** BigInt(shift));
   }
 
   bestBid(): Level | undefined {
