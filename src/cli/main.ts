@@ -6,9 +6,11 @@ import { register as registerDecode } from './commands/decode.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerSim } from './commands/sim.js';
+import { register as registerServices } from './commands/services.js';
+import { register as registerUp } from './commands/up.js';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim];
+const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp];
 
 const pkg = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
