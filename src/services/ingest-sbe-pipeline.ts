@@ -123,7 +123,8 @@ export class SbeIngestPipeline {
 
   /** One binary WebSocket frame. Never throws. */
   onFrame(frame: Uint8Array, recvTsUs: number): void {
-    const sampled = (this.frames++ & this.sampleMask) === 0;
+    // The last frame of each block is timed, so the first (cold, un-optimized) decode never is.
+    const sampled = (this.frames++ & this.sampleMask) === this.sampleMask;
     let events: MarketEvent[];
     try {
       if (sampled) {
