@@ -29,6 +29,8 @@ export interface KinesisBenchPhase {
   eventsPerKinesisRecord: number;
   avgCallMs: number;
   dropped: number;
+  retries: number;
+  throttled: number;
   lost: number;
 }
 
@@ -127,6 +129,8 @@ async function runPhase(endpoint: string, seconds: number, pollIntervalMs: numbe
     eventsPerKinesisRecord: st.records_sent ? round(st.events_sent / st.records_sent) : 0,
     avgCallMs: st.avg_latency_ms,
     dropped: st.dropped,
+    retries: st.retries,
+    throttled: st.throttled,
     lost: sent - received,
   };
 }
@@ -149,7 +153,7 @@ export async function runKinesisBench(opts: { json: boolean; quick: boolean }): 
       const g = p.putToGet;
       console.log(
         `kinesis producer @ ${p.achievedEventsPerSecond} ev/s (${seconds} s, KPL, poll ${p.pollIntervalMs} ms): enqueue→ack P50 ${a.p50Ms} ms  P95 ${a.p95Ms} ms  P99 ${a.p99Ms} ms  max ${a.maxMs} ms; ` +
-          `${p.putRecordsCalls} calls, ${p.eventsPerKinesisRecord} events/record, avg call ${p.avgCallMs} ms, dropped ${p.dropped}`,
+          `${p.putRecordsCalls} calls, ${p.eventsPerKinesisRecord} events/record, avg call ${p.avgCallMs} ms, dropped ${p.dropped}, retried ${p.retries}, throttled calls ${p.throttled}`,
       );
       console.log(
         `kinesis put→get via consumer (poll ${p.pollIntervalMs} ms): P50 ${g.p50Ms} ms  P95 ${g.p95Ms} ms  P99 ${g.p99Ms} ms  max ${g.maxMs} ms; lost ${p.lost}`,
