@@ -8,9 +8,10 @@ describe('core bench scenario', () => {
     const st = new SymbolState('BTCUSDT');
     st.loadSnapshot(sc.snapshot, 1_763_700_000_000_000);
     const events = sc.next(5000);
+    expect(events.length).toBeGreaterThan(4900);
     const kinds = { applied: 0, other: 0 };
     for (const ev of events) kinds[st.apply(ev).kind === 'applied' ? 'applied' : 'other']++;
-    expect(kinds).toEqual({ applied: 5000, other: 0 });
+    expect(kinds).toEqual({ applied: events.length, other: 0 });
     expect(st.status).toBe('live');
     const share = (t: string) => events.filter((e) => e.type === t).length / events.length;
     expect(share('depth')).toBeGreaterThan(0.55);
