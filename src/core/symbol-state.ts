@@ -70,6 +70,10 @@ interface Quote {
   askNum: number;
 }
 
+// Shared immutable outcomes: the hot path allocates nothing for the common answers.
+const APPLIED: ApplyOutcome = Object.freeze({ kind: 'applied' });
+const BUFFERED: ApplyOutcome = Object.freeze({ kind: 'buffered' });
+
 export class SymbolState {
   private readonly sync: BookSync;
   private readonly win1 = new TradeWindow(1);
@@ -236,9 +240,18 @@ export class SymbolState {
     return this.minutes.closed(this.nowUs);
   }
 
-  /** The current mid as a float (undefined without both sides). */
+  /** The current mid as a float (undefined without both sides); same source rule as quote(), no allocation. */
   midPrice(): number | undefined {
-    return this.quote()?.mid;
+    const book = this.sync.book;
+    if (this.sync.status !== 'live' && this.bbaIsNewer()) return this.quote()?.mid;
+    const bid = book.bestBidNumber();
+    const ask = book.bestAskNumber();
+    return bid === undefined || ask === undefined ? undefined : (bid + ask) / 2;
+  }
+
+  private bbaIsNewer(): boolean {
+    const id = this.sync.lastUpdateId;
+    return this.bba !== undefined && (id === null || this.bba.seq > id);
   }
 
   /** Top `depth` levels per side, best first. */
@@ -265,7 +278,7 @@ export class SymbolState {
       this.lastTradeId = ev.trade_id;
       this.lastTradePriceStr = normalizeUnsigned(ev.price);
     }
-    return { kind: 'applied' };
+    return APPLIED;
   }
 
   private applyBba(ev: BestBidAskEvent): ApplyOutcome {
@@ -289,7 +302,7 @@ export class SymbolState {
     this.bba = next;
     this.touch(ev.event_ts);
     this.recordMid();
-    return { kind: 'applied' };
+    return APPLIED;
   }
 
   private applyDepth(ev: DepthEvent): ApplyOutcome {
@@ -299,14 +312,14 @@ export class SymbolState {
         return out;
       case 'buffered':
         this.touch(ev.event_ts);
-        return out;
+        return BUFFERED;
       case 'gap':
         this.touch(ev.event_ts);
         return { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs: ev.event_ts } };
       case 'applied':
         this.touch(ev.event_ts);
         this.recordMid();
-        return out;
+        return APPLIED;
     }
   }
 
@@ -320,15 +333,13 @@ export class SymbolState {
   private recordMid(): void {
     // Before any timed event there is no instant to attach a mid to (it would look known since 1970).
     if (this.nowUs === 0) return;
-    const q = this.quote();
-    if (q) this.mids.record(this.nowUs, q.mid);
+    const mid = this.midPrice();
+    if (mid !== undefined) this.mids.record(this.nowUs, mid);
   }
 
   private quote(): (Quote & { mid: number }) | undefined {
     const book = this.sync.book;
-    const live = this.sync.status === 'live';
-    const id = this.sync.lastUpdateId;
-    if (!live && this.bba && (id === null || this.bba.seq > id)) {
+    if (this.sync.status !== 'live' && this.bba && this.bbaIsNewer()) {
       const b = this.bba;
       const bidNum = Number(b.bid);
       const askNum = Number(b.ask);

@@ -50,7 +50,7 @@ describe('BookSync', () => {
         expect(s.status).toBe('live');
         expect(s.book.levels()).toEqual(m.truth[m.truth.length - 1].levels());
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
@@ -74,7 +74,7 @@ describe('BookSync', () => {
         for (let i = drop + 2; i < m.diffs.length; i++) expect(s.applyDiff(m.diffs[i]).kind).toBe('buffered');
         expect(s.book.levels()).toEqual(frozen);
       }),
-      { numRuns: 80 },
+      { numRuns: 50 },
     );
   });
 
@@ -104,7 +104,7 @@ describe('BookSync', () => {
         expect(s.book.levels()).toEqual(m.truth[m.truth.length - 1].levels());
         expect(s.lastUpdateId).toBe(m.diffs[m.diffs.length - 1].final_update_id);
       }),
-      { numRuns: 80 },
+      { numRuns: 50 },
     );
   });
 

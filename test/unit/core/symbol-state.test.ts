@@ -110,7 +110,7 @@ describe('SymbolState', () => {
         }
         for (const v of Object.values(got)) expect(Number.isFinite(v)).toBe(true);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
