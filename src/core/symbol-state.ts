@@ -273,7 +273,9 @@ export class SymbolState {
     this.touch(ev.event_ts);
     this.win1.add(wt);
     this.win5.add(wt);
-    this.minutes.add(wt.ts, wt.qtyM, wt.qtyE);
+    // Klines bucket trades by trade (matching-engine) time, so the volume check must too.
+    const tradeTs = Number.isSafeInteger(ev.transact_ts) ? (ev.transact_ts as number) : wt.ts;
+    this.minutes.add(tradeTs, wt.qtyM, wt.qtyE);
     if (ev.trade_id > this.lastTradeId) {
       this.lastTradeId = ev.trade_id;
       this.lastTradePriceStr = normalizeUnsigned(ev.price);
