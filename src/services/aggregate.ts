@@ -17,7 +17,7 @@ import { RateMeter } from '../kinesis/rate-meter.js';
 import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { ProjectionWriter } from '../redis/projection.js';
 import type { Service } from './service.js';
-import { AggregatorPipeline } from './aggregate-pipeline.js';
+import { AggregatorPipeline, type PipelineHooks } from './aggregate-pipeline.js';
 import { createAggregatorMetrics } from './aggregate-metrics.js';
 import { lastReanchorDoneId, ReanchorDoneListener } from './aggregate-reanchor.js';
 
@@ -66,9 +66,16 @@ export function aggregatorRedis(config: BtcpipeConfig, opts: { blocking?: boolea
   });
 }
 
-export function createAggregatorService(config: BtcpipeConfig, logger: Logger): Service {
+/** Optional extras for benches and tests (the CLI passes none). */
+export interface AggregatorDeps {
+  /** Called alongside the metrics, e.g. to collect exact end-to-end latencies. */
+  hooks?: PipelineHooks;
+}
+
+export function createAggregatorService(config: BtcpipeConfig, logger: Logger, deps: AggregatorDeps = {}): Service {
   const registry = createRegistry(config.service_name);
   const metrics = createAggregatorMetrics(registry);
+  const hooks = combineHooks(metrics.hooks, deps.hooks);
   const p = config.processing;
   const streams = config.aws.kinesis.streams;
   const cc = config.aws.kinesis.consumer_config;
@@ -144,7 +151,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger): 
       reanchorRequestIntervalMs: p.reanchor_request_interval_seconds * 1000,
       maxBufferedDiffs: p.max_buffered_diffs,
       logger,
-      hooks: metrics.hooks,
+      hooks,
     });
     const pl = pipeline;
     listener = new ReanchorDoneListener({
@@ -302,4 +309,30 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger): 
   }
 
   return { name: config.service_name, registry, start, stop, health, stats };
+}
+
+function combineHooks(a: PipelineHooks, b: PipelineHooks | undefined): PipelineHooks {
+  if (!b) return a;
+  return {
+    onEndToEnd: (s) => {
+      a.onEndToEnd?.(s);
+      b.onEndToEnd?.(s);
+    },
+    onFeatures: (sym, sec) => {
+      a.onFeatures?.(sym, sec);
+      b.onFeatures?.(sym, sec);
+    },
+    onReanchorRequest: (sym, reason) => {
+      a.onReanchorRequest?.(sym, reason);
+      b.onReanchorRequest?.(sym, reason);
+    },
+    onReanchorOutcome: (sym, outcome, d) => {
+      a.onReanchorOutcome?.(sym, outcome, d);
+      b.onReanchorOutcome?.(sym, outcome, d);
+    },
+    onBookStatus: (sym, live) => {
+      a.onBookStatus?.(sym, live);
+      b.onBookStatus?.(sym, live);
+    },
+  };
 }
