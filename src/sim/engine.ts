@@ -209,6 +209,20 @@ export class MarketEngine {
     return this.out;
   }
 
+  /**
+   * Jump the clock to `toUs` without running the actions scheduled before it (the live server does this
+   * when it falls behind the wall clock, so it degrades to a lower rate instead of spiralling). Pending
+   * book changes stay in the next depth diff, so [U..u] stays contiguous.
+   */
+  skipTo(toUs: number): void {
+    if (toUs <= this.nowUs) return;
+    if (this.nextActionUs < toUs) this.nextActionUs = toUs + this.rng.exponential(this.meanGapUs);
+    const align = (next: number, step: number) => (next < toUs ? next + Math.ceil((toUs - next) / step) * step : next);
+    this.nextDepthUs = align(this.nextDepthUs, this.depthIntervalUs);
+    this.nextDepth20Us = align(this.nextDepth20Us, this.depth20IntervalUs);
+    this.nowUs = toUs;
+  }
+
   private seedBook(): void {
     for (let i = 0; i < this.targetOrders; i++) {
       this.book.rest(BID, this.fair - 1 - this.offset(), this.orderSize());

@@ -24,6 +24,8 @@ export interface SimMarketOptions {
   depthIntervalMs?: number;
   depth20IntervalMs?: number;
   tickMs?: number;
+  /** Most market time one tick may simulate; beyond it the market skips ahead (default 50 ms). */
+  maxCatchUpMs?: number;
   history?: EngineOptions['history'];
   /** Wall clock in µs (tests may pass a virtual one). */
   clockUs?: () => number;
@@ -36,7 +38,8 @@ export function wallClockUs(): number {
 export class SimMarket {
   readonly engines = new Map<string, MarketEngine>();
   private readonly encoders = new Map<string, FrameEncoder>();
-  private readonly lower = new Map<string, string>();
+  /** Stream names per symbol and event kind, built once (not a new string per event). */
+  private readonly streamNames = new Map<string, Record<EngineEvent['kind'], string>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly clockUs: () => number;
 
@@ -61,7 +64,13 @@ export class SimMarket {
         }),
       );
       this.encoders.set(symbol, new FrameEncoder(spec));
-      this.lower.set(symbol, symbol.toLowerCase());
+      const l = symbol.toLowerCase();
+      this.streamNames.set(symbol, {
+        trade: `${l}@trade`,
+        bestBidAsk: `${l}@bestBidAsk`,
+        depth: `${l}@depth`,
+        depth20: `${l}@depth20`,
+      });
     }
   }
 
@@ -80,16 +89,30 @@ export class SimMarket {
     this.timer = undefined;
   }
 
-  /** Advance every symbol to now and emit its events. */
+  /** Virtual time skipped because the process could not keep up with the rate (ms, all symbols). */
+  skippedMs = 0;
+
+  /** Advance every symbol to now and emit its events (at most maxCatchUpMs of market time per tick). */
   tick(): void {
     const now = this.clockUs();
+    const maxStep = (this.opts.maxCatchUpMs ?? 50) * 1000;
     for (const [symbol, engine] of this.engines) {
       const encoder = this.encoders.get(symbol) as FrameEncoder;
-      const prefix = this.lower.get(symbol) as string;
-      for (const event of engine.advance(now)) {
+      const names = this.streamNames.get(symbol) as Record<EngineEvent['kind'], string>;
+      let to = now;
+      if (now - engine.timeUs > maxStep) {
+        // Overloaded: run a bounded slice, then skip the rest so sockets and timers still get their turn.
+        to = engine.timeUs + maxStep;
+      }
+      const events = engine.advance(to);
+      if (to < now) {
+        this.skippedMs += (now - to) / 1000;
+        engine.skipTo(now);
+      }
+      for (const event of events) {
         let cached: Uint8Array | undefined;
         this.sink({
-          stream: `${prefix}@${event.kind}`,
+          stream: names[event.kind],
           meta: frameMeta(event),
           event,
           frame: () => (cached ??= encoder.encode(event)),

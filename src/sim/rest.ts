@@ -360,7 +360,15 @@ export class SimRestServer {
             askLevels: e.levelCount(1),
           };
         }
-        return { status: 200, body: { ...this.stats.snapshot(), market, faults: this.faults.active(Date.now()) } };
+        return {
+          status: 200,
+          body: {
+            ...this.stats.snapshot(),
+            market,
+            marketSkippedMs: Math.round(this.market.skippedMs),
+            faults: this.faults.active(Date.now()),
+          },
+        };
       }
       case 'GET /sim/faults':
         return { status: 200, body: this.faults.active(Date.now()) };
