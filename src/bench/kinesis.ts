@@ -2,7 +2,8 @@
  * Bench section "kinesis": against a private kinesis-local (3 streams, 1 shard each, as deployed), the
  * producer's enqueue→acknowledged latency at a steady 5,000 events/s (trade / bestBidAsk / depth mix,
  * KPL aggregation, default linger), and put→get latency through KinesisStreamConsumer, once with the
- * configured poll interval (100 ms) and once with a short one (10 ms).
+ * configured poll interval (100 ms) and once with a short one (10 ms); then at 500 events/s, which
+ * shows the latency floor when kinesis-local is not saturated (its cost grows with bytes per call).
  */
 import { performance } from 'node:perf_hooks';
 import { KinesisStreamConsumer, type ConsumedRecord } from '../kinesis/consumer.js';
@@ -39,7 +40,12 @@ export interface KinesisBenchResult {
   phases: KinesisBenchPhase[];
 }
 
-const RATE = 5_000;
+/** [consumer poll interval ms, events/s]: the target rate twice, then a light load for the latency floor. */
+const PHASES: Array<[number, number]> = [
+  [100, 5_000],
+  [10, 5_000],
+  [10, 500],
+];
 const STREAMS = { trade: 'bench-trade', bestbidask: 'bench-bestbidask', depth: 'bench-depth' } as const;
 
 function summarize(samples: number[]): LatencySummary {
@@ -72,7 +78,7 @@ function makeEvent(i: number, t: number): { stream: string; body: Record<string,
   return { stream: STREAMS.depth, body: { ...base, type: 'depth', first_update_id: i, final_update_id: i, bids: lv(98_100), asks: lv(98_124) } };
 }
 
-async function runPhase(endpoint: string, seconds: number, pollIntervalMs: number): Promise<KinesisBenchPhase> {
+async function runPhase(endpoint: string, seconds: number, pollIntervalMs: number, rate: number): Promise<KinesisBenchPhase> {
   const client = localKinesisClient(endpoint);
   const ack: number[] = [];
   const putToGet: number[] = [];
@@ -102,7 +108,7 @@ async function runPhase(endpoint: string, seconds: number, pollIntervalMs: numbe
   const end = t0 + seconds * 1000;
   let sent = 0;
   while (performance.now() < end) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * RATE);
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
     for (; sent < due; sent++) {
       const t = performance.now();
       const e = makeEvent(sent, t);
@@ -120,7 +126,7 @@ async function runPhase(endpoint: string, seconds: number, pollIntervalMs: numbe
   client.destroy();
   return {
     pollIntervalMs,
-    targetEventsPerSecond: RATE,
+    targetEventsPerSecond: rate,
     achievedEventsPerSecond: Math.round(sent / elapsed),
     producerAck: summarize(ack),
     putToGet: summarize(putToGet),
@@ -140,7 +146,7 @@ export async function runKinesisBench(opts: { json: boolean; quick: boolean }): 
   const kinesis = await startEmbeddedKinesis({ streams: Object.values(STREAMS) });
   const phases: KinesisBenchPhase[] = [];
   try {
-    for (const poll of [100, 10]) phases.push(await runPhase(kinesis.endpoint, seconds, poll));
+    for (const [poll, rate] of PHASES) phases.push(await runPhase(kinesis.endpoint, seconds, poll, rate));
   } finally {
     await kinesis.stop();
   }
