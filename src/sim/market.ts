@@ -3,7 +3,8 @@
  * to "now" and hands each event (with a lazily encoded SBE frame) to the sink — the WebSocket fan-out.
  */
 import { MarketEngine, type EngineEvent, type EngineOptions } from './engine.js';
-import { FrameEncoder, frameMeta, type FrameMeta } from './frames.js';
+import { frameMeta, type FrameMeta } from './frames.js';
+import { WireEncoder } from './wire.js';
 import { symbolSpec } from './symbols.js';
 
 export interface MarketFrame {
@@ -37,7 +38,7 @@ export function wallClockUs(): number {
 
 export class SimMarket {
   readonly engines = new Map<string, MarketEngine>();
-  private readonly encoders = new Map<string, FrameEncoder>();
+  private readonly encoders = new Map<string, WireEncoder>();
   /** Stream names per symbol and event kind, built once (not a new string per event). */
   private readonly streamNames = new Map<string, Record<EngineEvent['kind'], string>>();
   private timer: NodeJS.Timeout | undefined;
@@ -63,7 +64,7 @@ export class SimMarket {
           history: opts.history,
         }),
       );
-      this.encoders.set(symbol, new FrameEncoder(spec));
+      this.encoders.set(symbol, new WireEncoder(spec));
       const l = symbol.toLowerCase();
       this.streamNames.set(symbol, {
         trade: `${l}@trade`,
@@ -97,7 +98,7 @@ export class SimMarket {
     const now = this.clockUs();
     const maxStep = (this.opts.maxCatchUpMs ?? 50) * 1000;
     for (const [symbol, engine] of this.engines) {
-      const encoder = this.encoders.get(symbol) as FrameEncoder;
+      const encoder = this.encoders.get(symbol) as WireEncoder;
       const names = this.streamNames.get(symbol) as Record<EngineEvent['kind'], string>;
       let to = now;
       if (now - engine.timeUs > maxStep) {

@@ -33,6 +33,9 @@ const TYPE_BY_LOWER = new Map<string, StreamType>(STREAM_TYPES.map((t) => [t.toL
 interface Connection {
   id: number;
   ws: WebSocket;
+  /** The upgraded TCP socket (corked while a market tick is being fanned out). */
+  socket: Duplex;
+  corked: boolean;
   streams: Set<string>;
   combined: boolean;
   lastPongMs: number;
@@ -68,6 +71,7 @@ export class SbeWebSocketServer {
   private disconnectEvery: number | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private readonly delayTimers = new Set<NodeJS.Timeout>();
+  private readonly corkedConns: Connection[] = [];
 
   constructor(
     private readonly opts: SbeWsOptions,
@@ -207,8 +211,28 @@ export class SbeWebSocketServer {
       this.logFault(conn, f, 'overflow');
       return;
     }
+    this.cork(conn);
     conn.ws.send(data, { binary: true });
     counters.sent += 1;
+  }
+
+  /**
+   * Hold a connection's writes until the current synchronous fan-out ends, so one market tick becomes one
+   * writev per socket instead of one syscall per frame.
+   */
+  private cork(conn: Connection): void {
+    if (conn.corked) return;
+    conn.corked = true;
+    conn.socket.cork();
+    if (this.corkedConns.push(conn) === 1) queueMicrotask(() => this.uncorkAll());
+  }
+
+  private uncorkAll(): void {
+    for (const c of this.corkedConns) {
+      c.corked = false;
+      if (!c.closed) c.socket.uncork();
+    }
+    this.corkedConns.length = 0;
   }
 
   private flushStalled(): void {
@@ -218,6 +242,7 @@ export class SbeWebSocketServer {
       conn.queue = [];
       conn.queuedBytes = 0;
       if (conn.closed) continue;
+      this.cork(conn);
       for (const item of q) {
         conn.ws.send(item.data, { binary: true });
         item.counters.sent += 1;
@@ -258,7 +283,7 @@ export class SbeWebSocketServer {
     if (streams.length > this.opts.maxStreamsPerConnection) {
       return rejectHandshake(socket, 400, 'Bad Request', `Too many streams (max ${this.opts.maxStreamsPerConnection})`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, streams, combined));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, streams, combined));
   }
 
   private canonicalStream(name: string): string | undefined {
@@ -270,11 +295,13 @@ export class SbeWebSocketServer {
     return `${sym}@${type}`;
   }
 
-  private onConnection(ws: WebSocket, streams: string[], combined: boolean): void {
+  private onConnection(ws: WebSocket, socket: Duplex, streams: string[], combined: boolean): void {
     const now = Date.now();
     const conn: Connection = {
       id: this.nextId++,
       ws,
+      socket,
+      corked: false,
       streams: new Set(),
       combined,
       lastPongMs: now,

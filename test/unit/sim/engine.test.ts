@@ -156,4 +156,17 @@ describe('MarketEngine (pure, virtual clock)', () => {
       expect(bar.close).toBe(inBar[inBar.length - 1].price);
     }
   });
+
+  it('skipTo (the live server falling behind) keeps diffs contiguous and the truth intact', () => {
+    const e = engine(13, 5000);
+    const events = [...e.advance(START + 300_000)];
+    e.skipTo(START + 2_000_000);
+    events.push(...e.advance(START + 2_300_000));
+    const diffs = events.filter((ev) => ev.kind === 'depth');
+    expect(diffs.every((d, i) => i === 0 || d.firstUpdateId === diffs[i - 1].lastUpdateId + 1)).toBe(true);
+    const times = events.map((ev) => ev.timeUs);
+    expect(times.some((t) => t > START + 300_000 && t < START + 2_000_000)).toBe(false);
+    expect(times.some((t) => t >= START + 2_000_000)).toBe(true);
+    expect(e.bookAt(e.lastUpdateId)).toEqual(e.currentBook());
+  });
 });
