@@ -9,13 +9,14 @@ import { lakeSection } from './lake.js';
 import { coreSection } from './core.js';
 import { ingestSection } from './ingest.js';
 import { e2eSection } from './e2e.js';
+import { simSection } from './sim.js';
 
 export interface BenchSection {
   name: string;
   run(opts: { json: boolean; quick: boolean }): Promise<unknown>;
 }
 
-export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection, lakeSection, coreSection, ingestSection, e2eSection];
+export const sections: BenchSection[] = [decodeSection, redisBench, kinesisSection, lakeSection, coreSection, ingestSection, e2eSection, simSection];
 
 export function findSection(name: string): BenchSection | undefined {
   return sections.find((s) => s.name === name);
