@@ -42,6 +42,7 @@ interface Connection {
   lifetime: NodeJS.Timeout;
   queue: Array<{ data: Uint8Array; counters: StreamCounters; stream: string }>;
   queuedBytes: number;
+  delayedBytes: number;
   msgWindowMs: number;
   msgCount: number;
   closeReason?: CloseReason;
@@ -134,11 +135,19 @@ export class SbeWebSocketServer {
           this.send(conn, corruptFrame(f.frame(), fate.corruption), counters, f);
           break;
         case 'delay': {
+          const data = f.frame();
+          // Held frames count against the same per-connection bound as the socket buffer.
+          if (conn.delayedBytes + data.length > this.opts.maxBufferedBytes) {
+            counters.overflowed += 1;
+            this.logFault(conn, f, 'overflow');
+            break;
+          }
           counters.delayed += 1;
           this.logFault(conn, f, 'delay');
-          const data = f.frame();
+          conn.delayedBytes += data.length;
           const t = setTimeout(() => {
             this.delayTimers.delete(t);
+            conn.delayedBytes -= data.length;
             this.send(conn, data, counters, f);
           }, fate.ms);
           this.delayTimers.add(t);
@@ -308,6 +317,7 @@ export class SbeWebSocketServer {
       lifetime: setTimeout(() => this.expire(conn), this.opts.maxConnectionMs),
       queue: [],
       queuedBytes: 0,
+      delayedBytes: 0,
       msgWindowMs: now,
       msgCount: 0,
       closed: false,

@@ -275,3 +275,57 @@ describe('simulator: connection lifetime and pings', () => {
     await waitFor(() => sim.stats().connections.closed.pong_timeout === 1, 5000, 'the server to count the close');
   });
 });
+
+describe('simulator: slow consumers and delays', () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ rate: 20_000, seed: 6, maxBufferedBytes: 32 * 1024 });
+  });
+  afterAll(async () => sim.stop());
+
+  it('drops and counts frames for a client that stops reading, and keeps serving the others', async () => {
+    // A raw TCP client that completes the handshake and then never reads: the server's buffer must stay bounded.
+    const { connect: tcp } = await import('node:net');
+    const port = Number(new URL(sim.wsUrl).port);
+    const sock = tcp({ port, host: '127.0.0.1' });
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(
+      'GET /stream?streams=btcusdt@depth20/btcusdt@trade/btcusdt@bestBidAsk/btcusdt@depth HTTP/1.1\r\n' +
+        `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
+        `X-MBX-APIKEY: ${API_KEY}\r\n\r\n`,
+    );
+    sock.pause();
+    const overflowed = () => Object.values(sim.stats().streams).reduce((s, c) => s + c.overflowed, 0);
+    await waitFor(() => overflowed() > 100, 30_000, 'slow-consumer drops');
+    const rss = process.memoryUsage().rss;
+
+    const healthy = await connect(`${sim.wsUrl}/ws/btcusdt@trade`);
+    let got = 0;
+    healthy.on('message', () => got++);
+    await waitFor(() => got > 20, 10_000, 'frames for a healthy client');
+    healthy.close();
+    expect(sim.stats().connections.open).toBeGreaterThanOrEqual(1);
+    await sleep(500);
+    // Still bounded: dropping, not buffering (well under 100 MB of growth).
+    expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
+    sock.destroy();
+  });
+
+  it('delays frames by the configured time and counts them', async () => {
+    const ws = await connect(`${sim.wsUrl}/ws/btcusdt@bestBidAsk`);
+    const arrivals: number[] = [];
+    ws.on('message', () => arrivals.push(Date.now()));
+    await waitFor(() => arrivals.length > 10, 5000, 'frames before the delay');
+    const before = sim.stats().streams['btcusdt@bestBidAsk'].delayed;
+    const t0 = Date.now();
+    sim.setFaults({ delayMs: { ms: 400, streams: ['bestBidAsk'] } });
+    await sleep(300);
+    // Nothing generated after t0 can arrive before t0 + 400; only frames already in flight may.
+    expect(arrivals.filter((t) => t > t0 + 100 && t < t0 + 300)).toEqual([]);
+    await waitFor(() => arrivals.some((t) => t >= t0 + 400), 5000, 'delayed frames');
+    sim.clearFaults();
+    expect(sim.stats().streams['btcusdt@bestBidAsk'].delayed - before).toBeGreaterThan(10);
+    ws.close();
+  });
+});
