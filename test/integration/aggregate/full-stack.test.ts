@@ -9,12 +9,14 @@ import { createLogger } from '../../../src/ops/logger.js';
 import { runService, type RunningService } from '../../../src/services/service.js';
 import { createAggregatorService } from '../../../src/services/aggregate.js';
 import { uniqueSuffix } from '../../support/servers.js';
-import { startSbePipe, type SbePipe } from './support/pipe.js';
+import { createSbeIngestService } from '../../../src/services/ingest-sbe.js';
+import { resolveConfig } from '../../../src/ops/config.js';
+import type { Service } from '../../../src/services/service.js';
 import { startResponder, type Responder } from './support/responder.js';
 import { aggregatorConfig, obMismatches, sleep, truthBook, waitFor, type TruthBook } from './support/stack.js';
 
 /**
- * simulator → SBE WebSocket → (ingest pipe) → kinesis-local → aggregator → redis-server, with re-anchors
+ * simulator → SBE WebSocket → SBE ingest service → kinesis-local → aggregator → redis-server, with re-anchors
  * performed by the REST mode's code path (AtomicReanchor + the simulator's REST depth). For 60 s we read
  * ob:{SYM} with one HGETALL at a time: every sample must be the venue's true book at the sample's own
  * last_update_id, or say `resyncing`. From 20 s to 40 s 2 % of depth frames are dropped.
@@ -30,7 +32,7 @@ let server: EmbeddedRedis;
 let redis: RedisClient;
 let blocking: RedisClient;
 let responder: Responder | undefined;
-let pipe: SbePipe | undefined;
+let ingest: Service | undefined;
 let running: RunningService | undefined;
 
 beforeAll(async () => {
@@ -43,7 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await pipe?.stop();
+  await ingest?.stop();
   await running?.stop();
   await responder?.stop();
   await sim?.stop();
@@ -65,7 +67,19 @@ describe('aggregator on the full local stack', () => {
     const config = aggregatorConfig({ redisPort: server.port, kinesisEndpoint: endpoint, streams, symbols: [SYM] });
     const logger = createLogger({ service: 'aggregator-test', level: 'warn' });
     running = await runService(createAggregatorService(config, logger), config, logger);
-    pipe = await startSbePipe({ wsUrl: sim.wsUrl, symbols: [SYM], kinesisEndpoint: endpoint, streams });
+    const ingestConfig = resolveConfig(
+      {
+        binance: { sbe_ws_url: sim.wsUrl, rest_base_url: sim.restUrl, api_key: 'test-key', symbols: [SYM] },
+        aws: { region: 'us-east-1', endpoint_url: endpoint, kinesis: { streams } },
+        health: { port: 0, host: '127.0.0.1' },
+        metrics: { prometheus_port: 0 },
+        logging: { level: 'warn' },
+      },
+      'test',
+      { mode: 'sbe', env: {} },
+    );
+    ingest = createSbeIngestService(ingestConfig, logger);
+    await ingest.start();
 
     const key = symbolKeys(SYM).ob;
     await waitFor('the first live book', async () => (await redis.hget(key, 'status')) === 'live', 30_000);
