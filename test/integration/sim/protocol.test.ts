@@ -155,7 +155,8 @@ describe('simulator: SBE WebSocket protocol and stream faults', () => {
     let dups = 0;
     let bad = 0;
     let frames = 0;
-    ws.on('message', (d: Buffer) => {
+    ws.on('message', (d: Buffer, isBinary: boolean) => {
+      if (!isBinary) return; // control replies
       frames++;
       let evs: TradeEvent[];
       try {
@@ -170,7 +171,8 @@ describe('simulator: SBE WebSocket protocol and stream faults', () => {
     });
     await waitFor(() => frames >= 400, 20_000, '400 trade frames');
     sim.clearFaults();
-    await sleep(300); // let frames already in flight arrive before closing
+    // The reply to UNSUBSCRIBE comes after every frame sent before it (one TCP stream), so all are in.
+    expect(await control(ws, { method: 'UNSUBSCRIBE', params: ['btcusdt@trade'], id: 99 })).toEqual({ result: null, id: 99 });
     const seenDups = dups;
     const seenBad = bad;
     await new Promise<void>((resolve) => {
