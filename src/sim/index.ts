@@ -4,7 +4,9 @@
  *
  *   const sim = await startSimulator({ symbols: ['BTCUSDT'], seed: 1, rate: 50 });
  *   sim.restUrl   // "http://127.0.0.1:<restPort>"  → /api/v3/{ping,time,exchangeInfo,depth,trades,aggTrades,klines}
- *                 //                                   and /sim/{truth/book,truth/trades,stats,faults,faults/log}
+ *                 //                                   (X-MBX-TIME-UNIT: MICROSECOND supported)
+ *                 //                                   and /sim/truth/book?symbol&updateId&limit, /sim/truth/trades?symbol&fromId&limit,
+ *                 //                                   /sim/stats, GET|POST|DELETE /sim/faults, /sim/faults/log (bounded)
  *   sim.wsUrl     // "ws://127.0.0.1:<wsPort>"      → /ws/<stream>, /stream?streams=a/b (X-MBX-APIKEY required)
  *   sim.restPort, sim.wsPort, sim.symbols
  *   sim.stats()                // same object as GET /sim/stats

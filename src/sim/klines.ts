@@ -100,7 +100,7 @@ export function computeKlines(
   if (opens.length === 0) return [];
 
   const accs = new Map<number, Acc>();
-  const add = (open: number, price: number, qty: number, quote: bigint, takerQty: number, takerQuote: bigint, n: number, hi: number, lo: number, o: number, c: number) => {
+  const add = (open: number, qty: number, quote: bigint, takerQty: number, takerQuote: bigint, n: number, hi: number, lo: number, o: number, c: number) => {
     let a = accs.get(open);
     if (!a) {
       a = { open: o, high: hi, low: lo, close: c, volume: 0, quote: 0n, count: 0, takerVolume: 0, takerQuote: 0n };
@@ -115,7 +115,6 @@ export function computeKlines(
     a.count += n;
     a.takerVolume += takerQty;
     a.takerQuote += takerQuote;
-    void price;
   };
   const from = opens[0];
   const to = bucket(q.interval, opens[opens.length - 1])[1];
@@ -126,12 +125,12 @@ export function computeKlines(
       if (!t || t.timeUs >= to * 1000) break;
       const quote = BigInt(t.price) * BigInt(t.qty);
       const taker = !t.isBuyerMaker;
-      add(bucket('1s', Math.floor(t.timeUs / 1000))[0], t.price, t.qty, quote, taker ? t.qty : 0, taker ? quote : 0n, 1, t.price, t.price, t.price, t.price);
+      add(bucket('1s', Math.floor(t.timeUs / 1000))[0], t.qty, quote, taker ? t.qty : 0, taker ? quote : 0n, 1, t.price, t.price, t.price, t.price);
     }
   } else {
     for (const bar of engine.bars.all()) {
       if (bar.openTimeMs < from || bar.openTimeMs >= to) continue;
-      add(bucket(q.interval, bar.openTimeMs)[0], bar.close, bar.volume, bar.quote, bar.takerBuyVolume, bar.takerBuyQuote, bar.count, bar.high, bar.low, bar.open, bar.close);
+      add(bucket(q.interval, bar.openTimeMs)[0], bar.volume, bar.quote, bar.takerBuyVolume, bar.takerBuyQuote, bar.count, bar.high, bar.low, bar.open, bar.close);
     }
   }
 

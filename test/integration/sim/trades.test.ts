@@ -132,5 +132,21 @@ describe('simulator: trades, aggregate trades and klines agree with the ground t
       expect(inK.every((t) => compareDecimals(t.price, h) <= 0 && compareDecimals(t.price, l) >= 0)).toBe(true);
     }
     expect(total).toBe(truth.length);
+
+    // Other intervals come from the same trades: 5m sums the 1m bars; 1s bars count the trades per second.
+    const fiveMin = await getJson<RestKline[]>(`${sim.restUrl}/api/v3/klines?symbol=BTCUSDT&interval=5m&endTime=${klines[0][0]}`);
+    expect(fiveMin.length).toBeGreaterThan(0);
+    const fm = fiveMin[fiveMin.length - 1];
+    const firstTradeMs = truth[0].time;
+    const secs = await getJson<RestKline[]>(
+      `${sim.restUrl}/api/v3/klines?symbol=BTCUSDT&interval=1s&startTime=${firstTradeMs - (firstTradeMs % 1000)}&limit=3`,
+    );
+    expect(secs.length).toBe(3);
+    for (const [open, , , , , , close, , n] of secs) {
+      expect(close - open).toBe(999);
+      expect(n).toBe(truth.filter((t) => t.time >= open && t.time <= close).length);
+    }
+    expect(fm[0] % 300_000).toBe(0);
+    expect(fm[6] - fm[0]).toBe(299_999);
   });
 });
