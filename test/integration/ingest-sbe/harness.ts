@@ -131,8 +131,11 @@ export class PlainKinesisReader {
     const iterators = new Map<string, { stream: string; shardId: string; it: string | undefined }>();
     while (this.running) {
       try {
-        if (iterators.size === 0) {
-          for (const stream of this.streams) {
+        // Discover each stream until it exists: the service creates them one by one, so some may be
+        // missing on the first pass (and again after an emulator restart).
+        const discovered = new Set([...iterators.values()].map((c) => c.stream));
+        for (const stream of this.streams.filter((n) => !discovered.has(n))) {
+          try {
             const { Shards = [] } = await this.client.send(new ListShardsCommand({ StreamName: stream }));
             for (const s of Shards) {
               const r = await this.client.send(
@@ -140,6 +143,8 @@ export class PlainKinesisReader {
               );
               iterators.set(`${stream}/${s.ShardId}`, { stream, shardId: s.ShardId as string, it: r.ShardIterator });
             }
+          } catch {
+            this.errors++; // not created yet; the next pass tries again
           }
         }
         let got = 0;
