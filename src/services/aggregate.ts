@@ -4,6 +4,7 @@
  * `reanchor:done` follower, and a timer that keeps features (and re-anchor requests) from going stale when
  * no batch arrives. Wiring only: the processing lives in aggregate-pipeline.ts (shared with Lambda).
  */
+import { redisFromConfig } from './redis-from-config.js';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { BtcpipeConfig } from '../ops/config.js';
 import { correlationId, type Logger } from '../ops/logger.js';
@@ -14,7 +15,7 @@ import { ensureStreams } from '../kinesis/embedded.js';
 import { KinesisStreamConsumer, type ConsumedRecord } from '../kinesis/consumer.js';
 import { RedisCheckpointStore } from '../kinesis/redis-checkpoints.js';
 import { RateMeter } from '../kinesis/rate-meter.js';
-import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
+import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { ProjectionWriter } from '../redis/projection.js';
 import type { Service } from './service.js';
 import { AggregatorPipeline, type PipelineHooks } from './aggregate-pipeline.js';
@@ -43,17 +44,8 @@ export function aggregatorKinesisClient(config: BtcpipeConfig, env: NodeJS.Proce
 }
 
 export function aggregatorRedis(config: BtcpipeConfig, opts: { blocking?: boolean; logger?: Logger } = {}): RedisClient {
-  const r = config.redis;
   let lastLogged = 0;
-  return createRedis({
-    host: r.host,
-    port: r.port,
-    db: r.db,
-    password: r.password,
-    tls: r.tls,
-    cluster: r.cluster_mode,
-    socketTimeoutMs: r.socket_timeout_seconds * 1000,
-    connectTimeoutMs: r.socket_connect_timeout_seconds * 1000,
+  return redisFromConfig(config, {
     blocking: opts.blocking,
     connectionName: opts.blocking ? 'btcpipe-aggregator-reanchor' : 'btcpipe-aggregator',
     onError: (err) => {

@@ -11,6 +11,7 @@
  * estimated once per cycle from GET /api/v3/time (offset = serverTime − midpoint of the call); while that
  * call fails the last offset is kept (0 = local clock before the first success).
  */
+import { redisFromConfig } from './redis-from-config.js';
 import type { Registry } from 'prom-client';
 import { BinanceRestClient, type KlinesQuery } from '../binance/rest-client.js';
 import { RateLimitedError } from '../binance/rest-errors.js';
@@ -23,7 +24,7 @@ import { LakeWriter } from '../lake/lake-writer.js';
 import type { BtcpipeConfig } from '../ops/config.js';
 import { worstStatus, type HealthReport, type HealthStatus } from '../ops/health.js';
 import { correlationId, scrubSecret, type Logger } from '../ops/logger.js';
-import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
+import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { AtomicReanchor } from '../redis/reanchor.js';
 import type { ReanchorRequest } from '../redis/streams.js';
 import { GapDetector } from './gap-detector.js';
@@ -89,16 +90,7 @@ export class RestIngestRuntime {
         this.metrics.apiLatency.observe({ endpoint: info.endpoint }, info.latencyMs / 1000);
       },
     });
-    const r = config.redis;
-    this.redis = createRedis({
-      host: r.host,
-      port: r.port,
-      db: r.db,
-      password: r.password,
-      tls: r.tls,
-      cluster: r.cluster_mode,
-      socketTimeoutMs: r.socket_timeout_seconds * 1000,
-      connectTimeoutMs: r.socket_connect_timeout_seconds * 1000,
+    this.redis = redisFromConfig(config, {
       connectionName: 'btcpipe-ingest-rest',
       onError: () => undefined, // commands fail with typed errors; the listener and cycle log outages once
     });
@@ -122,7 +114,7 @@ export class RestIngestRuntime {
     this.detector = new GapDetector({
       criteria: config.scheduler.gap_criteria,
       timeGapMs: config.scheduler.time_gap_seconds * 1000,
-      cluster: r.cluster_mode,
+      cluster: config.redis.cluster_mode,
       metrics: this.metrics,
       logger,
     });
@@ -142,7 +134,7 @@ export class RestIngestRuntime {
       initialLookbackMs: Math.max(lookbackMs, 60_000),
     });
     const reanchor = new AtomicReanchor(this.redis, {
-      cluster: r.cluster_mode,
+      cluster: config.redis.cluster_mode,
       minIntervalMs: config.scheduler.reanchor_min_interval_seconds * 1000,
       fetchTimeoutMs: Math.max(5_000, b.request_timeout_ms * 3),
       cleanupTimeoutMs: 30_000,

@@ -6,12 +6,13 @@
  *    separate connection and acted on at once;
  *  - the time criterion on its own timer every time_gap_seconds / 2 (a 5 s stall must not wait a minute).
  */
+import { redisFromConfig } from './redis-from-config.js';
 import type { Registry } from 'prom-client';
 import type { BtcpipeConfig } from '../ops/config.js';
 import type { HealthReport } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
-import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
+import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import type { Service } from './service.js';
 import { GapRequestListener } from './gap-request-listener.js';
 import { RestIngestRuntime } from './ingest-rest-runtime.js';
@@ -74,16 +75,7 @@ export function createRestIngestService(config: BtcpipeConfig, logger: Logger): 
     async start() {
       if (running) return;
       await runtime.connect(REDIS_START_TIMEOUT_MS);
-      const r = config.redis;
-      blocking = createRedis({
-        host: r.host,
-        port: r.port,
-        db: r.db,
-        password: r.password,
-        tls: r.tls,
-        cluster: r.cluster_mode,
-        socketTimeoutMs: r.socket_timeout_seconds * 1000,
-        connectTimeoutMs: r.socket_connect_timeout_seconds * 1000,
+      blocking = redisFromConfig(config, {
         blocking: true,
         connectionName: 'btcpipe-ingest-rest-requests',
         onError: () => undefined,
