@@ -9,6 +9,8 @@ if (!existsSync(file)) {
 }
 const r = JSON.parse(readFileSync(file, 'utf8'));
 const passed = r.numPassedTests ?? 0;
-const failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+// A file that fails to load has no failed test but a failed suite: count it as one failure.
+const failedTests = r.numFailedTests ?? 0;
+const failed = failedTests > 0 ? failedTests : (r.numFailedTestSuites ?? 0) > 0 || r.success === false ? 1 : 0;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -103,7 +103,13 @@ export class WeightBudget {
   complete(ticket: WeightTicket, now: number, usedHeader?: number): void {
     this.inFlight = Math.max(0, this.inFlight - ticket.weight);
     this.roll(now);
-    if (ticket.windowStart !== this.windowStart) return; // charged to a window that is gone
+    if (ticket.windowStart !== this.windowStart) {
+      // Admitted in the previous window but answered in this one: the venue may have charged it to this
+      // window (it arrived after the roll), and its header may speak of either window. Counting its own
+      // weight here is exact when it was charged here and costs at most that weight when it was not.
+      this.used += ticket.weight;
+      return;
+    }
     if (usedHeader !== undefined && Number.isFinite(usedHeader) && usedHeader >= 0) {
       // Within one window the venue's count only grows; max() keeps out-of-order answers harmless.
       this.used = Math.max(this.used, usedHeader);
