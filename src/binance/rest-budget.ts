@@ -37,6 +37,8 @@ export type Admission =
 export interface WeightTicket {
   readonly weight: number;
   readonly windowStart: number;
+  /** Sent so close to the window's end that the venue may charge it to the next one (counted there too). */
+  readonly carried: boolean;
 }
 
 export interface WeightBudgetSnapshot {
@@ -58,6 +60,8 @@ export class WeightBudget {
   private readonly slowdownMs: number;
   private windowStart = Number.NEGATIVE_INFINITY;
   private used = 0;
+  /** Weight sent near the end of this window that the venue may count in the next one. */
+  private carry = 0;
   private inFlight = 0;
   private blockedUntil = 0;
   private bannedUntil = 0;
@@ -92,7 +96,11 @@ export class WeightBudget {
       return { granted: false, untilMs: this.windowStart + this.windowMs, reason: 'window' };
     }
     this.inFlight += weight;
-    return { granted: true, ticket: { weight, windowStart: this.windowStart } };
+    // Our window starts `margin` after the venue's nominal boundary (clock skew). A request sent within
+    // `margin` either side of that boundary may be charged by the venue to the next window: count it there too.
+    const carried = now >= this.windowStart + this.windowMs - 2 * this.margin;
+    if (carried) this.carry += weight;
+    return { granted: true, ticket: { weight, windowStart: this.windowStart, carried } };
   }
 
   /**
@@ -107,7 +115,7 @@ export class WeightBudget {
       // Admitted in the previous window but answered in this one: the venue may have charged it to this
       // window (it arrived after the roll), and its header may speak of either window. Counting its own
       // weight here is exact when it was charged here and costs at most that weight when it was not.
-      this.used += ticket.weight;
+      if (!ticket.carried) this.used += ticket.weight;
       return;
     }
     if (usedHeader !== undefined && Number.isFinite(usedHeader) && usedHeader >= 0) {
@@ -150,8 +158,10 @@ export class WeightBudget {
   private roll(now: number): void {
     const start = Math.floor((now - this.margin) / this.windowMs) * this.windowMs + this.margin;
     if (start > this.windowStart) {
+      // Carried weight belongs to the window right after; a jump over several windows leaves nothing.
+      this.used = start === this.windowStart + this.windowMs ? this.carry : 0;
+      this.carry = 0;
       this.windowStart = start;
-      this.used = 0;
     }
   }
 }
