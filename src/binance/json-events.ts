@@ -91,9 +91,9 @@ function withRecv<T extends MarketEvent>(ev: T, recvTsUs: number | undefined): T
   return ev;
 }
 
-function trade(p: Obj, recvTsUs: number | undefined): TradeEvent {
-  const what = 'trade';
-  const id = int(p, 't', what);
+/** `trade` (id `t`) and `aggTrade` (id `a`) share every other field. */
+function tradeLike(p: Obj, recvTsUs: number | undefined, what: 'trade' | 'aggTrade', idKey: 't' | 'a'): TradeEvent {
+  const id = int(p, idKey, what);
   return withRecv<TradeEvent>(
     {
       type: 'trade',
@@ -111,24 +111,12 @@ function trade(p: Obj, recvTsUs: number | undefined): TradeEvent {
   );
 }
 
+function trade(p: Obj, recvTsUs: number | undefined): TradeEvent {
+  return tradeLike(p, recvTsUs, 'trade', 't');
+}
+
 function aggTrade(p: Obj, recvTsUs: number | undefined): TradeEvent {
-  const what = 'aggTrade';
-  const id = int(p, 'a', what);
-  return withRecv<TradeEvent>(
-    {
-      type: 'trade',
-      symbol: str(p, 's', what),
-      event_ts: msToUs(int(p, 'E', what), 'E', what),
-      source: 'json',
-      trade_id: id,
-      price: decimal(p, 'p', what),
-      quantity: decimal(p, 'q', what),
-      is_buyer_maker: bool(p, 'm', what),
-      sequence_id: id,
-      transact_ts: msToUs(int(p, 'T', what), 'T', what),
-    },
-    recvTsUs,
-  );
+  return tradeLike(p, recvTsUs, 'aggTrade', 'a');
 }
 
 function bookTicker(p: Obj, recvTsUs: number | undefined): BestBidAskEvent {
