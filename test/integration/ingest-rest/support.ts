@@ -1,10 +1,9 @@
 /** Shared set-up for the REST ingest service tests: simulator, private redis-server, temp lake, config, truth. */
+import { truthBookOrNull, type TruthBook } from '../../support/truth-book.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { normalizeDecimal } from '../../../src/core/decimal.js';
-import type { Level } from '../../../src/core/events.js';
 import { resolveConfig, type BtcpipeConfig } from '../../../src/ops/config.js';
 import { createLogger, type Logger } from '../../../src/ops/logger.js';
 import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
@@ -87,36 +86,13 @@ export function captureLogger(service = 'bitcoin-ingestor-rest'): { logger: Logg
   return { logger: createLogger({ service, level: 'debug', destination: dest }), lines, raw };
 }
 
-export interface TruthBook {
-  lastUpdateId: number;
-  bids: Level[];
-  asks: Level[];
-}
+export { obMismatches, type TruthBook } from '../../support/truth-book.js';
 
+/** The true book after update `id`; throws when it left the simulator's history. */
 export async function truthBook(restUrl: string, symbol: string, id: number, limit = 10): Promise<TruthBook> {
-  const res = await fetch(`${restUrl}/sim/truth/book?symbol=${symbol}&updateId=${id}&limit=${limit}`);
-  if (!res.ok) throw new Error(`truth book ${id}: HTTP ${res.status}`);
-  return (await res.json()) as TruthBook;
-}
-
-/** Differences between an ob:{SYM} hash and the true book, exact values with the representation normalized. */
-export function obMismatches(ob: Record<string, string>, truth: TruthBook, depth = 10): string[] {
-  const out: string[] = [];
-  for (const [side, levels] of [['bid', truth.bids], ['ask', truth.asks]] as const) {
-    for (let i = 0; i < depth; i++) {
-      const want = levels[i];
-      const p = ob[`${side}${i + 1}_p`];
-      const q = ob[`${side}${i + 1}_q`];
-      if (!want) {
-        if (p !== undefined) out.push(`${side}${i + 1}: ${p} but the venue has no level`);
-        continue;
-      }
-      if (p === undefined || q === undefined || normalizeDecimal(p) !== normalizeDecimal(want[0]) || normalizeDecimal(q) !== normalizeDecimal(want[1])) {
-        out.push(`${side}${i + 1}: ${p}@${q} != ${want[0]}@${want[1]}`);
-      }
-    }
-  }
-  return out;
+  const book = await truthBookOrNull(restUrl, symbol, id, limit);
+  if (!book) throw new Error(`truth book ${id}: not in the simulator's history`);
+  return book;
 }
 
 export interface TruthTrade {
