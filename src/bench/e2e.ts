@@ -52,6 +52,8 @@ export interface E2eBenchResult {
   latency: Summary;
   /** Split: ingest (frame received → Kinesis arrival) is the rest; this is Kinesis arrival → Redis written. */
   arrivalToRedis: Summary;
+  /** Our own share: GetRecords returned → the projection write containing the batch returned (per record). */
+  receivedToRedis: Summary;
   redisWriteAvgMs: number;
   reanchors: number;
   rssMb: number;
@@ -201,6 +203,7 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
 
   const latencies: number[] = [];
   const arrivalToRedis: number[] = [];
+  const receivedToRedis: number[] = [];
   let measuring = false;
   const rssBefore = process.memoryUsage().rss;
   const aggregator = createAggregatorService(aggConfig, logger, {
@@ -209,8 +212,12 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
         if (measuring) for (const s of secs) latencies.push(s * 1000);
       },
     },
-    onBatchWritten: ({ arrivalMs, writtenAtMs }) => {
-      if (measuring) for (const a of arrivalMs) arrivalToRedis.push(writtenAtMs - a);
+    onBatchWritten: ({ arrivalMs, receivedMs, writtenAtMs }) => {
+      if (!measuring) return;
+      for (const a of arrivalMs) {
+        arrivalToRedis.push(writtenAtMs - a);
+        receivedToRedis.push(writtenAtMs - receivedMs);
+      }
     },
   });
   await aggregator.start();
@@ -244,6 +251,7 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
     messagesPerSecond: Math.round(sent / elapsed),
     latency: summarize(latencies),
     arrivalToRedis: summarize(arrivalToRedis),
+    receivedToRedis: summarize(receivedToRedis),
     redisWriteAvgMs: round(aggStats.redis.projection?.avgLatencyMs ?? 0),
     reanchors,
     rssMb: round(peakRss / 2 ** 20),
@@ -255,7 +263,8 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
     process.stdout.write(
       `e2e (${feed.mode}): ${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${SIM_RATE}); frame → Redis ` +
         `P50 ${l.p50Ms} ms, P95 ${l.p95Ms} ms, P99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.count} events; ` +
-        `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms; ` +
+        `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +
+        `and GetRecords returned → Redis (the aggregator's own share) P50 ${result.receivedToRedis.p50Ms} ms, P95 ${result.receivedToRedis.p95Ms} ms, P99 ${result.receivedToRedis.p99Ms} ms; ` +
         `redis write avg ${result.redisWriteAvgMs} ms; re-anchors ${reanchors}; book ${result.bookStatus}; ` +
         `RSS ${result.rssMb} MB (+${result.rssGrowthMb} MB after the aggregator started${feed.mode === 'in-process' ? '; sim + ingest + aggregator in one process' : '; aggregator process'})\n`,
     );

@@ -24,6 +24,8 @@ export interface ConsumedRecord {
   shardId: string;
   /** ApproximateArrivalTimestamp, ms since the epoch. */
   arrivalMs: number;
+  /** When the GetRecords response carrying it returned, ms since the epoch (splits transport from processing). */
+  receivedMs: number;
 }
 
 export interface BatchContext {
@@ -443,6 +445,7 @@ export class KinesisStreamConsumer {
 
   private async deliver(id: string, s: ShardState, records: NonNullable<GetRecordsCommandOutput['Records']>): Promise<void> {
     const batch: ConsumedRecord[] = [];
+    const receivedMs = Date.now();
     for (const r of records) {
       const seq = r.SequenceNumber ?? '';
       const arrivalMs = r.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
@@ -463,6 +466,7 @@ export class KinesisStreamConsumer {
           ...(u.subSequenceNumber !== undefined ? { subSequenceNumber: u.subSequenceNumber } : {}),
           shardId: id,
           arrivalMs,
+          receivedMs,
         });
       }
     }

@@ -68,6 +68,8 @@ export async function ensureStreams(
   }
 }
 
+const KINESIS_MOCK_SEMI_SPACE_MB = 128;
+
 /**
  * Start kinesis-local (the npm build of kinesis-mock) as a child process and wait until it answers.
  * It needs KINESIS_MOCK_CERT_PATH pointing at its bundled server.json when started outside its folder.
@@ -77,7 +79,10 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
   const pkgDir = dirname(require.resolve('kinesis-local/package.json'));
   const plainPort = opts.plainPort && opts.plainPort > 0 ? opts.plainPort : await freePort();
   const tlsPort = opts.tlsPort && opts.tlsPort > 0 ? opts.tlsPort : await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(pkgDir, 'main.js')], {
+  // kinesis-mock is Scala.js and allocates heavily per byte of payload: with V8's default 16 MB
+  // semi-space, half its CPU went to scavenges. A larger young generation halves PutRecords/GetRecords
+  // time for 500 KB calls (measured 430 → 205 ms and 360 → 125 ms) at the cost of memory only under load.
+  const child: ChildProcess = spawn(process.execPath, [`--max-semi-space-size=${KINESIS_MOCK_SEMI_SPACE_MB}`, join(pkgDir, 'main.js')], {
     cwd: pkgDir,
     env: {
       ...process.env,

@@ -62,8 +62,9 @@ export function aggregatorRedis(config: BtcpipeConfig, opts: { blocking?: boolea
 export interface AggregatorDeps {
   /** Called alongside the metrics, e.g. to collect exact end-to-end latencies. */
   hooks?: PipelineHooks;
-  /** After a batch's projection write succeeded: Kinesis arrival times of its records (latency split). */
-  onBatchWritten?(info: { stream: 'trade' | 'depth' | 'bestbidask'; arrivalMs: readonly number[]; writtenAtMs: number }): void;
+  /** After a batch's projection write succeeded: Kinesis arrival times of its records and when GetRecords
+   *  returned them (latency split: transport vs our processing). */
+  onBatchWritten?(info: { stream: 'trade' | 'depth' | 'bestbidask'; arrivalMs: readonly number[]; receivedMs: number; writtenAtMs: number }): void;
 }
 
 export function createAggregatorService(config: BtcpipeConfig, logger: Logger, deps: AggregatorDeps = {}): Service {
@@ -96,7 +97,9 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     if (invalid > 0) metrics.decodeErrors.inc(invalid);
     // Resolves only once a write containing this batch succeeded: the consumer checkpoints after it.
     await pl.flush();
-    deps.onBatchWritten?.({ stream: key, arrivalMs: batch.map((r) => r.arrivalMs), writtenAtMs: Date.now() });
+    if (deps.onBatchWritten && batch.length > 0) {
+      deps.onBatchWritten({ stream: key, arrivalMs: batch.map((r) => r.arrivalMs), receivedMs: batch[0].receivedMs, writtenAtMs: Date.now() });
+    }
     metrics.recordsProcessed.inc({ stream: key }, batch.length);
     log.debug({ records: batch.length }, 'batch applied');
   };
