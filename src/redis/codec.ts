@@ -18,11 +18,16 @@ export function flattenHash(hash: Record<string, string>, what: string): string[
   return out;
 }
 
-/** Minute stats as stored in `tr:{SYM}:minutes`: "count|volume" (volume an exact decimal string). */
+/**
+ * Minute stats as stored in `tr:{SYM}:minutes`: "count|volume|lastTradeId" (volume an exact decimal string;
+ * lastTradeId the highest trade id counted into the minute, the aggregator's restart watermark). Values
+ * written before the id was kept ("count|volume") still decode, without lastTradeId.
+ */
 export interface MinuteStat {
   minuteStartMs: number;
   count: number;
   volume: string;
+  lastTradeId?: number;
 }
 
 export function encodeMinuteValue(m: MinuteStat): string {
@@ -31,13 +36,25 @@ export function encodeMinuteValue(m: MinuteStat): string {
   }
   if (!Number.isSafeInteger(m.count) || m.count < 0) throw new RedisPayloadError(`count ${m.count} is not a count`);
   if (!/^\d+(\.\d+)?$/.test(m.volume)) throw new RedisPayloadError(`volume ${JSON.stringify(m.volume)} is not a decimal`);
-  return `${m.count}|${m.volume}`;
+  if (m.lastTradeId === undefined) return `${m.count}|${m.volume}`;
+  if (!Number.isSafeInteger(m.lastTradeId) || m.lastTradeId < 0) {
+    throw new RedisPayloadError(`lastTradeId ${m.lastTradeId} is not a trade id`);
+  }
+  return `${m.count}|${m.volume}|${m.lastTradeId}`;
 }
 
 export function decodeMinuteValue(minuteStartMs: number, value: string): MinuteStat {
-  const m = /^(\d+)\|(\d+(?:\.\d+)?)$/.exec(value);
+  const m = /^(\d+)\|(\d+(?:\.\d+)?)(?:\|(\d+))?$/.exec(value);
   if (!m) throw new RedisPayloadError(`bad minute value ${JSON.stringify(value)}`);
-  return { minuteStartMs, count: Number(m[1]), volume: m[2] };
+  const count = Number(m[1]);
+  if (!Number.isSafeInteger(count)) throw new RedisPayloadError(`bad minute value ${JSON.stringify(value)}: count too large`);
+  const out: MinuteStat = { minuteStartMs, count, volume: m[2] };
+  if (m[3] !== undefined) {
+    const id = Number(m[3]);
+    if (!Number.isSafeInteger(id)) throw new RedisPayloadError(`bad minute value ${JSON.stringify(value)}: trade id too large`);
+    out.lastTradeId = id;
+  }
+  return out;
 }
 
 /** The full-depth snapshot that travels with a re-anchor swap (stored as JSON). */

@@ -10,17 +10,21 @@
  * checkpoint only after the state it covers is in Redis. A failed write rejects every waiting flush()
  * (their batches are retried; re-applying them is idempotent in the core) and keeps the symbols dirty.
  *
+ * Per-minute stats survive restarts in Redis, so a restart that re-reads records written before the crash
+ * (the checkpoint trails the write) must not count their trades again: each stored minute carries the
+ * highest trade id counted into it, and a new run counts only trades above that watermark (PersistedMinutes).
+ *
  * Re-anchor cooperation: the core says when a book needs a snapshot (no book yet, a gap, a buffer that
  * did not connect); a trade-id gap asks too. Requests go to `reanchor:requests`, at most one per symbol per
  * `reanchorRequestIntervalMs`, and are repeated while the book stays resyncing. A `reanchor:done` entry
  * (read by the caller) is applied with applyReanchorDone().
  */
 import type { Logger } from 'pino';
-import type { MarketEvent } from '../core/events.js';
+import type { MarketEvent, TradeEvent } from '../core/events.js';
 import { MarketState } from '../core/market-state.js';
-import { MinuteStats } from '../core/minute-stats.js';
+import { PersistedMinutes, tradeTimeUs } from '../core/minute-stats.js';
 import { StreamSequenceMonitor } from '../core/stream-sequence.js';
-import { addDecimals, parseDecimal } from '../core/decimal.js';
+import { parseDecimal } from '../core/decimal.js';
 import type { SkipReason } from '../core/symbol-state.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { MinuteStat } from '../redis/codec.js';
@@ -63,12 +67,10 @@ export interface AggregatorPipelineOptions {
 }
 
 interface SymbolAux {
-  /** Trades the hot path saw per minute, counted here because the core exposes only closed minutes and a
-   *  restart must carry the open minute on (see base). */
-  minutes: MinuteStats;
-  /** The minutes already in Redis when this process first saw the symbol (a previous run's counts). */
-  base: Map<number, MinuteStat>;
-  dirtyMinutes: Set<number>;
+  /** `tr:{SYM}:minutes` as loaded at first sight plus this run's trades, each trade once across restarts.
+   *  Counted here rather than in the core because the core exposes only closed minutes, counts every trade
+   *  it applies (a restart replays some already stored) and does not know the stored watermark. */
+  minutes: PersistedMinutes;
   lastFeatureMs: number;
   completeness: number;
   /** A re-anchor is wanted (reason) and not yet requested within the interval. */
@@ -212,7 +214,7 @@ export class AggregatorPipeline {
         case 'applied':
           applied++;
           this.c.events_applied++;
-          if (ev.type === 'trade') this.countMinute(aux, ev.event_ts, ev.quantity);
+          if (ev.type === 'trade') this.countMinute(aux, ev);
           break;
         case 'buffered':
           this.c.events_buffered++;
@@ -235,19 +237,17 @@ export class AggregatorPipeline {
     return applied;
   }
 
-  private countMinute(aux: SymbolAux, eventTsUs: number, quantity: string): void {
-    const q = parseDecimal(quantity);
-    aux.minutes.add(eventTsUs, q.mantissa, q.exponent);
-    aux.dirtyMinutes.add(Math.floor(eventTsUs / 60_000_000) * 60_000);
+  /** The core applied this trade (valid, new to this run); an earlier run may still have stored it. */
+  private countMinute(aux: SymbolAux, ev: TradeEvent): void {
+    const q = parseDecimal(ev.quantity);
+    aux.minutes.add(ev.trade_id, tradeTimeUs(ev), q.mantissa, q.exponent);
   }
 
-  private auxOf(symbol: string): SymbolAux {
+  private auxOf(symbol: string, stored: readonly MinuteStat[] = []): SymbolAux {
     let a = this.aux.get(symbol);
     if (!a) {
       a = {
-        minutes: new MinuteStats(180),
-        base: new Map(),
-        dirtyMinutes: new Set(),
+        minutes: new PersistedMinutes(stored, 180),
         lastFeatureMs: 0,
         completeness: 0,
         want: null,
@@ -261,7 +261,10 @@ export class AggregatorPipeline {
     return a;
   }
 
-  /** First sight of a symbol: load the per-minute counts a previous run left, so a restart adds to them. */
+  /**
+   * First sight of a symbol: load the per-minute counts a previous run left (with their trade-id
+   * watermark), so a restart adds to them without counting a replayed trade twice.
+   */
   private async ensureSymbols(events: readonly MarketEvent[]): Promise<void> {
     const missing = new Set<string>();
     for (const ev of events) if (!this.aux.has(ev.symbol)) missing.add(ev.symbol);
@@ -281,15 +284,19 @@ export class AggregatorPipeline {
           throw toRedisError(err, `load minute stats of ${symbol}`);
         }
         if (this.aux.has(symbol)) return;
-        const aux = this.auxOf(symbol);
+        const stored: MinuteStat[] = [];
         for (const [f, v] of Object.entries(raw)) {
           const m = Number(f);
           if (!Number.isSafeInteger(m)) continue;
           try {
-            aux.base.set(m, decodeMinuteValue(m, v));
+            stored.push(decodeMinuteValue(m, v));
           } catch {
             // A malformed value is not ours to keep: the next write of that minute replaces it.
           }
+        }
+        const aux = this.auxOf(symbol, stored);
+        if (aux.minutes.watermark !== undefined) {
+          this.logger?.debug({ symbol, watermark: aux.minutes.watermark }, 'minute stats loaded; trades up to the watermark already counted');
         }
       })().finally(() => this.loading.delete(symbol));
       this.loading.set(symbol, p);
@@ -457,11 +464,10 @@ export class AggregatorPipeline {
       p.ob = st.lastUpdateId === null ? { set: { status: st.status }, del: [] } : st.obHash(this.o.depth);
       p.tr1s = st.trHash(1);
       p.tr5s = st.trHash(5);
-      if (aux.dirtyMinutes.size > 0) {
-        const ms = [...aux.dirtyMinutes];
-        aux.dirtyMinutes.clear();
-        minutesTaken.set(symbol, ms);
-        p.minutes = ms.map((m) => this.minuteValue(aux, m)).filter((m): m is MinuteStat => m !== undefined);
+      if (aux.minutes.hasDirty) {
+        // Every minute this run changed is in this write, so the stored ids stay a valid watermark.
+        p.minutes = aux.minutes.takeDirty();
+        minutesTaken.set(symbol, p.minutes.map((m) => m.minuteStartMs));
       }
       if (this.featureDue.has(symbol) || wallMs - aux.lastFeatureMs >= this.o.featureIntervalMs) {
         const t0 = performance.now();
@@ -481,7 +487,7 @@ export class AggregatorPipeline {
     } catch (err) {
       this.c.write_errors++;
       for (const s of symbols) this.dirty.add(s);
-      for (const [s, ms] of minutesTaken) for (const m of ms) this.aux.get(s)?.dirtyMinutes.add(m);
+      for (const [s, ms] of minutesTaken) this.aux.get(s)?.minutes.restoreDirty(ms);
       if (this.pendingRecv.length + recv.length <= MAX_PENDING_LATENCIES) this.pendingRecv = recv.concat(this.pendingRecv);
       throw err;
     }
@@ -502,14 +508,6 @@ export class AggregatorPipeline {
       const nowUs = Date.now() * 1000;
       this.hooks.onEndToEnd(recv.map((r) => Math.max(0, nowUs - r) / 1e6));
     }
-  }
-
-  private minuteValue(aux: SymbolAux, minuteStartMs: number): MinuteStat | undefined {
-    const own = aux.minutes.get(minuteStartMs);
-    if (!own) return undefined;
-    const base = aux.base.get(minuteStartMs);
-    if (!base) return own;
-    return { minuteStartMs, count: base.count + own.count, volume: addDecimals([base.volume, own.volume]) };
   }
 
   /** Feature updates written in the last 60 s, and the newest one's wall time (0 = never). */
