@@ -1,7 +1,7 @@
 import type { AggTradesQuery } from '../binance/rest-client.js';
 import type { RestAggTrade } from '../binance/rest-types.js';
 import type { CursorStore } from './cursor-store.js';
-import { encodeAggTrades } from './datasets.js';
+import { InlineParquetEncoder, type ParquetEncoder } from './parquet-encoder.js';
 import { DEFAULT_BRONZE_PREFIX, hourIndex, newestRangeEnd, rangeFileKey, symbolPrefix } from './keys.js';
 import type { LakeWriter } from './lake-writer.js';
 import { KeyedSerializer } from './serial.js';
@@ -25,6 +25,8 @@ export interface AggTradesSource {
 export interface AggTradesArchiverOptions {
   client: AggTradesSource;
   writer: LakeWriter;
+  /** Parquet encoding (a worker thread in the service; inline by default). */
+  encoder?: ParquetEncoder;
   cursors: CursorStore;
   bronzePrefix?: string;
   /** Page size (Binance max 1000). */
@@ -57,10 +59,12 @@ export function aggTradesCursorName(symbol: string): string {
  * at most the unstored tail.
  */
 export class AggTradesArchiver {
-  private readonly o: Required<Omit<AggTradesArchiverOptions, 'client' | 'writer' | 'cursors'>>;
+  private readonly o: Required<Omit<AggTradesArchiverOptions, 'client' | 'writer' | 'cursors' | 'encoder'>>;
   private readonly serial = new KeyedSerializer();
+  private readonly encoder: ParquetEncoder;
 
   constructor(private readonly opts: AggTradesArchiverOptions) {
+    this.encoder = opts.encoder ?? new InlineParquetEncoder();
     this.o = {
       bronzePrefix: opts.bronzePrefix ?? DEFAULT_BRONZE_PREFIX,
       pageLimit: opts.pageLimit ?? 1000,
@@ -96,7 +100,7 @@ export class AggTradesArchiver {
       const first = rows[0].a;
       const lastId = rows[rows.length - 1].a;
       const key = rangeFileKey(this.o.bronzePrefix, 'agg_trades', symbol, rows[0].T, first, lastId);
-      await this.opts.writer.write(key, encodeAggTrades(symbol, rows), rows.length);
+      await this.opts.writer.write(key, await this.encoder.aggTrades(symbol, rows), rows.length);
       await this.opts.cursors.set(aggTradesCursorName(symbol), lastId);
       result.files.push(key);
       result.count += rows.length;

@@ -1,7 +1,7 @@
 import type { KlinesQuery } from '../binance/rest-client.js';
 import type { RestKline } from '../binance/rest-types.js';
 import type { CursorStore } from './cursor-store.js';
-import { encodeKlines } from './datasets.js';
+import { InlineParquetEncoder, type ParquetEncoder } from './parquet-encoder.js';
 import { DEFAULT_BRONZE_PREFIX, hourIndex, newestRangeEnd, rangeFileKey, symbolPrefix } from './keys.js';
 import type { LakeWriter } from './lake-writer.js';
 import { KeyedSerializer } from './serial.js';
@@ -15,6 +15,8 @@ export interface KlinesSource {
 export interface KlinesArchiverOptions {
   client: KlinesSource;
   writer: LakeWriter;
+  /** Parquet encoding (a worker thread in the service; inline by default). */
+  encoder?: ParquetEncoder;
   cursors: CursorStore;
   bronzePrefix?: string;
   pageLimit?: number;
@@ -53,6 +55,7 @@ export class KlinesArchiver {
   private readonly maxPages: number;
   private readonly graceMs: number;
   private readonly now: () => number;
+  private readonly encoder: ParquetEncoder;
 
   constructor(private readonly opts: KlinesArchiverOptions) {
     this.bronzePrefix = opts.bronzePrefix ?? DEFAULT_BRONZE_PREFIX;
@@ -61,6 +64,7 @@ export class KlinesArchiver {
     this.maxPages = opts.maxPagesPerPoll ?? 100;
     this.graceMs = opts.closedGraceMs ?? 1000;
     this.now = opts.now ?? Date.now;
+    this.encoder = opts.encoder ?? new InlineParquetEncoder();
   }
 
   /** Open time of the last archived kline: the cursor, else the newest file name in the lake. */
@@ -90,7 +94,7 @@ export class KlinesArchiver {
       const first = rows[0][0];
       const last = rows[rows.length - 1][0];
       const key = rangeFileKey(this.bronzePrefix, 'klines_1m', symbol, first, first, last);
-      await this.opts.writer.write(key, encodeKlines(symbol, rows), rows.length);
+      await this.opts.writer.write(key, await this.encoder.klines(symbol, rows), rows.length);
       await this.opts.cursors.set(klinesCursorName(symbol), last);
       result.files.push(key);
       result.count += rows.length;

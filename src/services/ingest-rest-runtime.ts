@@ -21,6 +21,7 @@ import { RedisCursorStore } from '../lake/cursor-store.js';
 import { DepthSnapshotArchiver } from '../lake/depth-snapshot-archiver.js';
 import { KlinesArchiver } from '../lake/klines-archiver.js';
 import { LakeWriter } from '../lake/lake-writer.js';
+import { createParquetEncoder, type ParquetEncoder } from '../lake/parquet-encoder.js';
 import type { BtcpipeConfig } from '../ops/config.js';
 import { worstStatus, type HealthReport, type HealthStatus } from '../ops/health.js';
 import { correlationId, scrubSecret, type Logger } from '../ops/logger.js';
@@ -63,6 +64,8 @@ export class RestIngestRuntime {
   readonly reanchors: ReanchorCoordinator;
   readonly writer: LakeWriter;
   private readonly lake: LakeStore;
+  /** Parquet encoding off the event loop, so a re-anchor never waits behind a lake file. */
+  private readonly encoder: ParquetEncoder = createParquetEncoder();
   private readonly aggArchiver: AggTradesArchiver;
   private readonly klinesArchiver: KlinesArchiver;
   private readonly config: BtcpipeConfig;
@@ -103,11 +106,13 @@ export class RestIngestRuntime {
       },
     });
     const cursors = new RedisCursorStore(this.redis);
+    const encoder = this.encoder;
     const lookbackMs = config.scheduler.backfill_start_minutes * 60_000;
     this.aggArchiver = new AggTradesArchiver({
       client: this.client,
       writer: this.writer,
       cursors,
+      encoder,
       bronzePrefix: this.lake.bronzePrefix,
       initialLookbackMs: lookbackMs,
     });
@@ -130,6 +135,7 @@ export class RestIngestRuntime {
       client: klinesTee,
       writer: this.writer,
       cursors,
+      encoder,
       bronzePrefix: this.lake.bronzePrefix,
       initialLookbackMs: Math.max(lookbackMs, 60_000),
     });
@@ -150,7 +156,7 @@ export class RestIngestRuntime {
       reanchor,
       client: this.client,
       depthLimit: config.scheduler.depth_snapshot_limit,
-      depthArchiver: new DepthSnapshotArchiver(this.writer, { bronzePrefix: this.lake.bronzePrefix }),
+      depthArchiver: new DepthSnapshotArchiver(this.writer, { bronzePrefix: this.lake.bronzePrefix, encoder }),
       logger,
     });
   }
@@ -315,6 +321,7 @@ export class RestIngestRuntime {
     this.closed = true;
     await this.reanchors.stop();
     await this.client.close();
+    await this.encoder.close();
     this.lake.close();
     try {
       await this.redis.quit();
