@@ -15,7 +15,6 @@ import { midDecimal, normalizeUnsigned, subDecimals } from './decimal-ops.js';
 import { DecimalError } from './decimal.js';
 import { TradeWindow, toWindowTrade, type TradeWindowStats, type WindowTrade } from './trade-window.js';
 import { MidHistory } from './mid-history.js';
-import { MinuteStats, type MinuteStat } from './minute-stats.js';
 import { TradeDedup } from './trade-dedup.js';
 import { computeFeatures, type FeatureVector } from './features.js';
 
@@ -45,8 +44,6 @@ export interface SymbolStateOptions {
   maxRecentDiffs?: number;
   /** Distinct recent trade ids remembered for de-duplication (default 10,000). */
   tradeDedupWindow?: number;
-  /** Minutes of per-minute trade stats kept (default 120). */
-  minuteHistory?: number;
 }
 
 export interface ObHash {
@@ -79,7 +76,6 @@ export class SymbolState {
   private readonly win1 = new TradeWindow(1);
   private readonly win5 = new TradeWindow(5, { extended: true });
   private readonly mids = new MidHistory(10_000_000);
-  private readonly minutes: MinuteStats;
   private readonly dedup: TradeDedup;
   private nowUs = 0;
   private bba: Bba | undefined;
@@ -91,7 +87,6 @@ export class SymbolState {
     opts: SymbolStateOptions = {},
   ) {
     this.sync = new BookSync({ maxBuffer: opts.maxBufferedDiffs, maxRecent: opts.maxRecentDiffs });
-    this.minutes = new MinuteStats(opts.minuteHistory ?? 120);
     this.dedup = new TradeDedup(opts.tradeDedupWindow ?? 10_000);
   }
 
@@ -235,11 +230,6 @@ export class SymbolState {
     );
   }
 
-  /** Closed 1-minute buckets of event time: trade count and exact volume (REST volume check). */
-  minuteStats(): MinuteStat[] {
-    return this.minutes.closed(this.nowUs);
-  }
-
   /** The current mid as a float (undefined without both sides); same source rule as quote(), no allocation. */
   midPrice(): number | undefined {
     const book = this.sync.book;
@@ -273,9 +263,6 @@ export class SymbolState {
     this.touch(ev.event_ts);
     this.win1.add(wt);
     this.win5.add(wt);
-    // Klines bucket trades by trade (matching-engine) time, so the volume check must too.
-    const tradeTs = Number.isSafeInteger(ev.transact_ts) ? (ev.transact_ts as number) : wt.ts;
-    this.minutes.add(tradeTs, wt.qtyM, wt.qtyE);
     if (ev.trade_id > this.lastTradeId) {
       this.lastTradeId = ev.trade_id;
       this.lastTradePriceStr = normalizeUnsigned(ev.price);

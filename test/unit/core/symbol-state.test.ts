@@ -134,7 +134,6 @@ describe('SymbolState', () => {
         expect(twice.trHash(1)).toEqual(once.trHash(1));
         expect(twice.trHash(5)).toEqual(once.trHash(5));
         expect(twice.features(wall)).toEqual(once.features(wall));
-        expect(twice.minuteStats()).toEqual(once.minuteStats());
       }),
       { numRuns: 40 },
     );
@@ -220,19 +219,6 @@ describe('SymbolState', () => {
     expect(st.apply({ ...t(31), price: 'NaN' })).toMatchObject({ kind: 'skipped', reason: 'invalid' });
     expect(st.apply(t(31)).kind).toBe('applied'); // the invalid copy did not burn the id
     expect(st.lastTradePrice).toBe('10');
-  });
-
-  it('counts each closed minute exactly (count and Σ qty) for the REST volume check', () => {
-    const m = generateMarket(99, { events: 3000, maxStepUs: 200_000, truth: false });
-    const st = fed(m);
-    const closed = st.minuteStats();
-    expect(closed.length).toBeGreaterThan(3);
-    for (const c of closed) {
-      const inMinute = m.trades.filter((t) => Math.floor(t.event_ts / 60_000_000) * 60_000 === c.minuteStartMs);
-      expect(c.count).toBe(inMinute.length);
-      expect(c.volume).toBe(addDecimals(inMinute.map((t) => t.quantity)));
-      expect((c.minuteStartMs + 60_000) * 1000).toBeLessThanOrEqual(st.now);
-    }
   });
 
   it('buildStagingState gives the same hashes as a SymbolState fed the same snapshot and trades', () => {
