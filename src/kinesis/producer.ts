@@ -13,7 +13,8 @@ import {
   describeError,
   errorName,
 } from './errors.js';
-import { KplAggregator } from './kpl.js';
+import { MarketEventEncoder } from './event-json.js';
+import { encodeKplRecord } from './kpl-encode.js';
 import type { KinesisLogger } from './logger.js';
 
 export type { KinesisLogger } from './logger.js';
@@ -167,6 +168,7 @@ export class KinesisProducer {
   private readonly random: () => number;
   private readonly streams = new Map<string, StreamState>();
   private readonly maxEventBytesCache = new Map<string, number>();
+  private readonly eventJson = new MarketEventEncoder();
   private seq = 0;
   private pendingEvents = 0;
   private pendingBytes = 0;
@@ -226,7 +228,7 @@ export class KinesisProducer {
 
   /** Queue a market event on `stream`, partition key = its symbol. */
   putEvent(stream: string, event: MarketEvent): void {
-    this.put(stream, event.symbol, event);
+    this.putData(stream, event.symbol, this.eventJson.encode(event));
   }
 
   /** Queue any JSON-serializable record. Throws a typed error for bad input or an oversized record. */
@@ -460,10 +462,7 @@ export class KinesisProducer {
       lane.inFlight = true;
       groups.push({ lane, events });
       if (this.opts.aggregate) {
-        const agg = new KplAggregator();
-        for (const e of events) agg.add(lane.partitionKey, e.data);
-        const built = agg.build() as { data: Buffer };
-        entries.push({ PartitionKey: lane.partitionKey, Data: built.data });
+        entries.push({ PartitionKey: lane.partitionKey, Data: encodeKplRecord(lane.partitionKey, events) });
       } else {
         entries.push({ PartitionKey: lane.partitionKey, Data: events[0].data });
       }

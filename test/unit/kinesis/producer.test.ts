@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KinesisClient, PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import type { MarketEvent } from '../../../src/core/events.js';
 import { KinesisProducer, type KinesisProducerOptions } from '../../../src/kinesis/producer.js';
 import { deaggregateRecordData } from '../../../src/kinesis/deaggregate.js';
 import { KinesisProducerClosedError, KinesisRecordTooLargeError, KinesisSerializationError } from '../../../src/kinesis/errors.js';
@@ -196,6 +197,28 @@ describe('KinesisProducer (buffering and retries)', () => {
     expect(acks.length).toBe(30);
     expect(acks.every((ms) => ms >= 0)).toBe(true);
     expect(p.stats().success_rate).toBe(1);
+    await p.close();
+  });
+
+  it('putEvent sends each market event as its JSON, keyed by symbol, in per-key order', async () => {
+    const fake = new FakeKinesis();
+    const p = producer(fake);
+    const events: MarketEvent[] = [];
+    for (let i = 0; i < 300; i++) {
+      const symbol = ['BTCUSDT', 'ÉTH"€', 'X\\Y'][i % 3];
+      events.push(
+        i % 2 === 0
+          ? { type: 'trade', symbol, event_ts: 1_763_700_000_000_000 + i, source: 'sbe', trade_id: i, price: `98000.${i}`, quantity: '0.5', is_buyer_maker: i % 4 === 0, sequence_id: i, transact_ts: 1_763_700_000_000_000 }
+          : { type: 'depth', symbol, event_ts: i, source: 'sbe', first_update_id: i, final_update_id: i + 1, bids: [[`${i}`, '1']], asks: [], recv_ts_us: i },
+      );
+    }
+    for (const ev of events) p.putEvent('s', ev);
+    expect(await p.flush(2000)).toBe(true);
+    for (const key of ['BTCUSDT', 'ÉTH"€', 'X\\Y']) {
+      const records = fake.accepted.filter((r) => r.PartitionKey === key);
+      const sent = records.flatMap((r) => deaggregateRecordData(Buffer.from(r.Data)).map((b) => b.toString()));
+      expect(sent).toEqual(events.filter((e) => e.symbol === key).map((e) => JSON.stringify(e)));
+    }
     await p.close();
   });
 });
