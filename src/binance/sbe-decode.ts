@@ -36,22 +36,10 @@ const snapshot = new DepthSnapshotStreamEventDecoder();
 const diff = new DepthDiffStreamEventDecoder();
 const symbols = new Utf8Cache();
 
-let cachedBuffer: ArrayBufferLike | undefined;
-let cachedView: DataView = new DataView(new ArrayBuffer(0));
-
-/** One DataView per underlying buffer (frames sliced from one socket buffer share it). */
-function viewOf(frame: Uint8Array): DataView {
-  if (frame.buffer !== cachedBuffer) {
-    cachedView = new DataView(frame.buffer);
-    cachedBuffer = frame.buffer;
-  }
-  return cachedView;
-}
-
 /** The templateId of a frame of this schema, or undefined when it has no complete header of schema 1. */
 export function templateIdOf(frame: Uint8Array): number | undefined {
   if (frame.length < MESSAGE_HEADER_SIZE) return undefined;
-  const h = header.wrap(viewOf(frame), frame.byteOffset, frame.byteOffset + frame.length);
+  const h = header.wrap(frame, 0, frame.length);
   return h.schemaId() === SCHEMA_ID ? h.templateId() : undefined;
 }
 
@@ -63,7 +51,7 @@ export function frameLength(buf: Uint8Array, offset = 0): number {
   if (!Number.isInteger(offset) || offset < 0 || offset > buf.length) {
     throw new SbeDecodeError('TRUNCATED', `offset ${offset} is outside a ${buf.length}-byte buffer`);
   }
-  return messageLength(viewOf(buf), buf.byteOffset + offset, buf.byteOffset + buf.length);
+  return messageLength(buf, offset, buf.length);
 }
 
 function checkEnd(limit: number, end: number, version: number, name: string): void {
@@ -73,54 +61,69 @@ function checkEnd(limit: number, end: number, version: number, name: string): vo
   }
 }
 
-function decodeTrades(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): TradeEvent[] {
-  const d = trades.wrap(view, root, end, blockLength, version);
+function decodeTrades(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): TradeEvent[] {
+  const d = trades.wrap(frame, root, end, blockLength, version);
   const eventTs = d.eventTimeAsNumber();
   const transactTs = d.transactTimeAsNumber();
   const group = d.trades();
-  const out: TradeEvent[] = [];
-  while (group.hasNext()) {
+  // count is already bounded by the frame's size (GROUP_TOO_LARGE otherwise), so this allocation is too.
+  const out: TradeEvent[] = new Array<TradeEvent>(group.count);
+  for (let i = 0; group.hasNext(); i++) {
     group.next();
     const id = group.idAsNumber();
-    const ev: TradeEvent = {
-      type: 'trade',
-      symbol: '',
-      event_ts: eventTs,
-      source: 'sbe',
-      trade_id: id,
-      price: group.priceDecimal(),
-      quantity: group.qtyDecimal(),
-      is_buyer_maker: group.isBuyerMaker() === BoolEnum.True,
-      sequence_id: id,
-      transact_ts: transactTs,
-    };
-    if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
-    out.push(ev);
+    const price = group.priceDecimal();
+    const quantity = group.qtyDecimal();
+    const isBuyerMaker = group.isBuyerMaker() === BoolEnum.True;
+    // One literal per shape: adding recv_ts_us afterwards would cost a map transition and a property
+    // store per event. The key order (recv_ts_us last) is the one JSON output always had.
+    out[i] =
+      recvTsUs === undefined
+        ? { type: 'trade', symbol: '', event_ts: eventTs, source: 'sbe', trade_id: id, price, quantity, is_buyer_maker: isBuyerMaker, sequence_id: id, transact_ts: transactTs }
+        : {
+            type: 'trade',
+            symbol: '',
+            event_ts: eventTs,
+            source: 'sbe',
+            trade_id: id,
+            price,
+            quantity,
+            is_buyer_maker: isBuyerMaker,
+            sequence_id: id,
+            transact_ts: transactTs,
+            recv_ts_us: recvTsUs,
+          };
   }
   // The symbol follows the groups on the wire, so it is filled in last.
-  const symbol = symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'TradesStreamEvent.symbol');
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'TradesStreamEvent.symbol');
   for (let i = 0; i < out.length; i++) out[i].symbol = symbol;
   checkEnd(d.limit, end, version, 'TradesStreamEvent');
   return out;
 }
 
-function decodeBestBidAsk(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): BestBidAskEvent {
-  const d = bestBidAsk.wrap(view, root, end, blockLength, version);
-  const ev: BestBidAskEvent = {
-    type: 'bestBidAsk',
-    symbol: '',
-    event_ts: d.eventTimeAsNumber(),
-    source: 'sbe',
-    bid_price: d.bidPriceDecimal(),
-    bid_quantity: d.bidQtyDecimal(),
-    ask_price: d.askPriceDecimal(),
-    ask_quantity: d.askQtyDecimal(),
-    sequence_id: d.bookUpdateIdAsNumber(),
-  };
-  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
-  ev.symbol = symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'BestBidAskStreamEvent.symbol');
+function decodeBestBidAsk(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): BestBidAskEvent {
+  const d = bestBidAsk.wrap(frame, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const bidPrice = d.bidPriceDecimal();
+  const bidQty = d.bidQtyDecimal();
+  const askPrice = d.askPriceDecimal();
+  const askQty = d.askQtyDecimal();
+  const sequenceId = d.bookUpdateIdAsNumber();
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'BestBidAskStreamEvent.symbol');
   checkEnd(d.limit, end, version, 'BestBidAskStreamEvent');
-  return ev;
+  return recvTsUs === undefined
+    ? { type: 'bestBidAsk', symbol, event_ts: eventTs, source: 'sbe', bid_price: bidPrice, bid_quantity: bidQty, ask_price: askPrice, ask_quantity: askQty, sequence_id: sequenceId }
+    : {
+        type: 'bestBidAsk',
+        symbol,
+        event_ts: eventTs,
+        source: 'sbe',
+        bid_price: bidPrice,
+        bid_quantity: bidQty,
+        ask_price: askPrice,
+        ask_quantity: askQty,
+        sequence_id: sequenceId,
+        recv_ts_us: recvTsUs,
+      };
 }
 
 interface LevelGroup {
@@ -141,15 +144,15 @@ function readLevels(group: LevelGroup): Level[] {
   return levels;
 }
 
-function decodeSnapshot(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): DepthSnapshotEvent {
-  const d = snapshot.wrap(view, root, end, blockLength, version);
+function decodeSnapshot(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): DepthSnapshotEvent {
+  const d = snapshot.wrap(frame, root, end, blockLength, version);
   const eventTs = d.eventTimeAsNumber();
   const lastUpdateId = d.bookUpdateIdAsNumber();
   const bids = readLevels(d.bids());
   const asks = readLevels(d.asks());
   const ev: DepthSnapshotEvent = {
     type: 'depthSnapshot',
-    symbol: symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'DepthSnapshotStreamEvent.symbol'),
+    symbol: symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'DepthSnapshotStreamEvent.symbol'),
     event_ts: eventTs,
     source: 'sbe',
     last_update_id: lastUpdateId,
@@ -161,26 +164,18 @@ function decodeSnapshot(view: DataView, root: number, end: number, blockLength: 
   return ev;
 }
 
-function decodeDiff(view: DataView, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): DepthEvent {
-  const d = diff.wrap(view, root, end, blockLength, version);
+function decodeDiff(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): DepthEvent {
+  const d = diff.wrap(frame, root, end, blockLength, version);
   const eventTs = d.eventTimeAsNumber();
   const first = d.firstBookUpdateIdAsNumber();
   const last = d.lastBookUpdateIdAsNumber();
   const bids = readLevels(d.bids());
   const asks = readLevels(d.asks());
-  const ev: DepthEvent = {
-    type: 'depth',
-    symbol: symbols.read(d.view, d.symbolOffset(), d.skipSymbol(), 'DepthDiffStreamEvent.symbol'),
-    event_ts: eventTs,
-    source: 'sbe',
-    first_update_id: first,
-    final_update_id: last,
-    bids,
-    asks,
-  };
-  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'DepthDiffStreamEvent.symbol');
   checkEnd(d.limit, end, version, 'DepthDiffStreamEvent');
-  return ev;
+  return recvTsUs === undefined
+    ? { type: 'depth', symbol, event_ts: eventTs, source: 'sbe', first_update_id: first, final_update_id: last, bids, asks }
+    : { type: 'depth', symbol, event_ts: eventTs, source: 'sbe', first_update_id: first, final_update_id: last, bids, asks, recv_ts_us: recvTsUs };
 }
 
 /**
@@ -189,22 +184,20 @@ function decodeDiff(view: DataView, root: number, end: number, blockLength: numb
  * Throws only SbeDecodeError.
  */
 export function decodeFrame(frame: Uint8Array, recvTsUs?: number): MarketEvent[] {
-  const view = viewOf(frame);
-  const start = frame.byteOffset;
-  const end = start + frame.length;
-  const h = header.wrap(view, start, end).validate();
-  const root = start + MESSAGE_HEADER_SIZE;
+  const end = frame.length;
+  const h = header.wrap(frame, 0, end).validate();
+  const root = MESSAGE_HEADER_SIZE;
   const blockLength = h.blockLength();
   const version = h.version();
   switch (h.templateId()) {
     case TEMPLATE_TRADES:
-      return decodeTrades(view, root, end, blockLength, version, recvTsUs);
+      return decodeTrades(frame, root, end, blockLength, version, recvTsUs);
     case TEMPLATE_BEST_BID_ASK:
-      return [decodeBestBidAsk(view, root, end, blockLength, version, recvTsUs)];
+      return [decodeBestBidAsk(frame, root, end, blockLength, version, recvTsUs)];
     case TEMPLATE_DEPTH_SNAPSHOT:
-      return [decodeSnapshot(view, root, end, blockLength, version, recvTsUs)];
+      return [decodeSnapshot(frame, root, end, blockLength, version, recvTsUs)];
     case TEMPLATE_DEPTH_DIFF:
-      return [decodeDiff(view, root, end, blockLength, version, recvTsUs)];
+      return [decodeDiff(frame, root, end, blockLength, version, recvTsUs)];
     default:
       throw new SbeDecodeError('UNKNOWN_TEMPLATE', `templateId ${h.templateId()} is not a stream_1_0 message`);
   }

@@ -1,6 +1,7 @@
 /**
- * SchemaModel → TypeScript source of flyweight decoders and encoders. A decoder wraps a DataView and reads
- * each field at its offset when asked (nothing is copied or allocated per field); groups and var data are
+ * SchemaModel → TypeScript source of flyweight decoders and encoders. A decoder wraps the frame's bytes
+ * (a Uint8Array: no DataView per frame) and reads each field at its offset when asked (nothing is copied
+ * or allocated per field; decimals come from a bounded string cache); groups and var data are
  * read in schema order through a shared `limit`, advancing by the blockLength found on the wire so that
  * messages from a newer schema version (appended fields) still decode.
  */
@@ -31,7 +32,7 @@ const ACCESS: Record<Primitive, Access> = {
 };
 
 /** Member names of the generated classes that a schema field must not shadow. */
-const RESERVED = new Set(['wrap', 'wrapAndApplyHeader', 'view', 'offset', 'end', 'limit', 'start', 'msg', 'count', 'index', 'next', 'hasNext', 'skipAll', 'blockLength', 'actingBlockLength', 'actingVersion', 'encodedLength', 'constructor']);
+const RESERVED = new Set(['wrap', 'wrapAndApplyHeader', 'view', 'buf', 'offset', 'end', 'limit', 'start', 'msg', 'count', 'index', 'next', 'hasNext', 'skipAll', 'blockLength', 'actingBlockLength', 'actingVersion', 'encodedLength', 'constructor']);
 
 class Out {
   private readonly lines: string[] = [];
@@ -64,11 +65,20 @@ interface Ctx {
   schema: SchemaModel;
   /** Second argument of multi-byte DataView calls. */
   le: string;
+  /** Names the generated code imports from runtime.ts (collected while emitting). */
+  used: Set<string>;
 }
 
-function read(ctx: Ctx, p: Primitive, view: string, at: string): string {
-  const a = ACCESS[p];
-  return `${view}.${a.get}(${at}${a.endian ? `, ${ctx.le}` : ''})`;
+function use(ctx: Ctx, name: string): string {
+  ctx.used.add(name);
+  return name;
+}
+
+/** A decoder's read of primitive `p` at `at` from the Uint8Array `buf` (runtime/bytes.ts readers). */
+function read(ctx: Ctx, p: Primitive, buf: string, at: string): string {
+  if (p === 'uint8' || p === 'char') return `${buf}[${at}]`;
+  const name = p === 'int8' ? 'rdInt8' : `rd${cap(p)}${ctx.schema.littleEndian ? 'Le' : 'Be'}`;
+  return `${use(ctx, name)}(${buf}, ${at})`;
 }
 
 function write(ctx: Ctx, p: Primitive, view: string, at: string, value: string): string {
@@ -128,24 +138,24 @@ function emitFieldGetters(ctx: Ctx, out: Out, owner: string, fields: FieldModel[
       continue;
     }
     if (f.enumName) {
-      out.line(`${f.name}Raw(): number { return ${read(ctx, f.primitive, 'this.view', at)}; }`);
+      out.line(`${f.name}Raw(): number { return ${read(ctx, f.primitive, 'this.buf', at)}; }`);
       out.open(`${f.name}(): ${cap(f.enumName)} {`);
       out.line(`const v = this.${f.name}Raw();`);
-      out.line(`if (!is${cap(f.enumName)}(v)) throw new SbeDecodeError('BAD_ENUM', \`${owner}.${f.name} = \${v} is not a ${cap(f.enumName)} value\`);`);
+      out.line(`if (!is${cap(f.enumName)}(v)) throw new ${use(ctx, 'SbeDecodeError')}('BAD_ENUM', \`${owner}.${f.name} = \${v} is not a ${cap(f.enumName)} value\`);`);
       out.line('return v;');
       out.close();
       continue;
     }
-    out.line(`${f.name}(): ${ACCESS[f.primitive].ts} { return ${read(ctx, f.primitive, 'this.view', at)}; }`);
+    out.line(`${f.name}(): ${ACCESS[f.primitive].ts} { return ${read(ctx, f.primitive, 'this.buf', at)}; }`);
     if (f.primitive === 'int64') {
       out.line(`/** Exact as a number, or VALUE_OUT_OF_RANGE beyond ±(2^53 - 1). */`);
-      out.line(`${f.name}AsNumber(): number { return int64AsNumber(this.view, ${at}, '${owner}.${f.name}', ${ctx.le}); }`);
+      out.line(`${f.name}AsNumber(): number { return ${use(ctx, 'int64AsNumber')}(this.buf, ${at}, '${owner}.${f.name}', ${ctx.le}); }`);
     }
     if (f.exponentField) {
       if (f.primitive !== 'int64') throw new SchemaError(`${owner}.${f.name}: a mantissa must be int64`);
       const exp = f.exponentField.scope === 'self' ? `this.${f.exponentField.name}()` : `this.msg.${f.exponentField.name}()`;
       out.line(`/** Exact decimal string: mantissa × 10^${f.exponentField.name}. */`);
-      out.line(`${f.name}Decimal(): string { return formatMantissaAt(this.view, ${at}, ${exp}, ${ctx.le}); }`);
+      out.line(`${f.name}Decimal(): string { return ${use(ctx, 'cachedMantissaAt')}(this.buf, ${at}, ${exp}, ${ctx.le}); }`);
     }
   }
 }
@@ -158,16 +168,16 @@ function emitDataGetters(ctx: Ctx, out: Out, owner: string, scope: Scope, data: 
     out.open(`${d.name}Length(): number {`);
     if (scope.msg !== 'this') out.line(`const m = ${scope.msg};`);
     out.line(`const at = ${M}.limit;`);
-    out.line(`if (at + ${d.lengthSize} > ${M}.end) throw truncated('${where} length', ${d.lengthSize}, ${M}.end - at);`);
-    out.line(`const n = ${read(ctx, d.lengthPrimitive, `${M}.view`, 'at')};`);
+    out.line(`if (at + ${d.lengthSize} > ${M}.end) throw ${use(ctx, 'truncated')}('${where} length', ${d.lengthSize}, ${M}.end - at);`);
+    out.line(`const n = ${read(ctx, d.lengthPrimitive, `${M}.buf`, 'at')};`);
     const typeMax = ACCESS[d.lengthPrimitive].range?.[1] ?? Infinity;
     if (d.maxLength < typeMax) {
-      out.line(`if (n > ${d.maxLength}) throw new SbeDecodeError('BAD_STRING', \`${where} length \${n} > ${d.maxLength}\`);`);
+      out.line(`if (n > ${d.maxLength}) throw new ${use(ctx, 'SbeDecodeError')}('BAD_STRING', \`${where} length \${n} > ${d.maxLength}\`);`);
     }
     out.line(`if (at + ${d.lengthSize} + n > ${M}.end) throw truncated('${where}', ${d.lengthSize} + n, ${M}.end - at);`);
     out.line('return n;');
     out.close();
-    out.line(`/** Offset of the first byte of ${d.name} in the view. */`);
+    out.line(`/** Offset of the first byte of ${d.name} in the buffer. */`);
     out.line(`${d.name}Offset(): number { return ${scope.msg}.limit + ${d.lengthSize}; }`);
     out.open(`skip${cap(d.name)}(): number {`);
     out.line(`const n = this.${d.name}Length();`);
@@ -178,7 +188,7 @@ function emitDataGetters(ctx: Ctx, out: Out, owner: string, scope: Scope, data: 
     out.open(`${d.name}Bytes(): Uint8Array {`);
     if (scope.msg !== 'this') out.line(`const m = ${scope.msg};`);
     out.line(`const n = this.${d.name}Length();`);
-    out.line(`const bytes = new Uint8Array(${M}.view.buffer, ${M}.view.byteOffset + ${M}.limit + ${d.lengthSize}, n);`);
+    out.line(`const bytes = ${M}.buf.subarray(${M}.limit + ${d.lengthSize}, ${M}.limit + ${d.lengthSize} + n);`);
     out.line(`${M}.limit += ${d.lengthSize} + n;`);
     out.line('return bytes;');
     out.close();
@@ -186,7 +196,7 @@ function emitDataGetters(ctx: Ctx, out: Out, owner: string, scope: Scope, data: 
       out.open(`${d.name}(): string {`);
       if (scope.msg !== 'this') out.line(`const m = ${scope.msg};`);
       out.line(`const n = this.${d.name}Length();`);
-      out.line(`const s = decodeUtf8(${M}.view, ${M}.limit + ${d.lengthSize}, n, 'BAD_STRING', '${where}');`);
+      out.line(`const s = ${use(ctx, 'decodeUtf8')}(${M}.buf, ${M}.limit + ${d.lengthSize}, n, 'BAD_STRING', '${where}');`);
       out.line(`${M}.limit += ${d.lengthSize} + n;`);
       out.line('return s;');
       out.close();
@@ -221,7 +231,7 @@ function emitGroupDecoder(ctx: Ctx, out: Out, msgClass: string, prefix: string, 
   out.line(`static readonly HEADER_SIZE = ${dim.size};`);
   out.line(`static readonly BLOCK_LENGTH = ${g.blockLength};`);
   out.line(`static readonly MAX_COUNT = ${dim.numInGroup.max};`);
-  out.line('view: DataView = EMPTY_VIEW;');
+  out.line(`buf: Uint8Array = ${use(ctx, 'EMPTY_BYTES')};`);
   out.line('/** Start of the current entry. */');
   out.line('offset = 0;');
   out.line('/** Entry size on the wire (≥ BLOCK_LENGTH; larger when a newer schema appended fields). */');
@@ -243,8 +253,8 @@ function emitGroupDecoder(ctx: Ctx, out: Out, msgClass: string, prefix: string, 
   out.line('const m = this.msg;');
   out.line('const at = m.limit;');
   out.line(`if (at + ${dim.size} > m.end) throw truncated('${where} header', ${dim.size}, m.end - at);`);
-  out.line(`const blockLength = ${read(ctx, dim.blockLength.primitive, 'm.view', `at + ${dim.blockLength.offset}`)};`);
-  out.line(`const count = ${read(ctx, dim.numInGroup.primitive, 'm.view', `at + ${dim.numInGroup.offset}`)};`);
+  out.line(`const blockLength = ${read(ctx, dim.blockLength.primitive, 'm.buf', `at + ${dim.blockLength.offset}`)};`);
+  out.line(`const count = ${read(ctx, dim.numInGroup.primitive, 'm.buf', `at + ${dim.numInGroup.offset}`)};`);
   out.open(`if (blockLength < ${g.blockLength}) {`);
   out.line(`throw new SbeDecodeError('BAD_BLOCK_LENGTH', \`${where} blockLength \${blockLength} < ${g.blockLength}\`);`);
   out.close();
@@ -255,7 +265,7 @@ function emitGroupDecoder(ctx: Ctx, out: Out, msgClass: string, prefix: string, 
   out.open(`if (count * ${perEntry === 0 ? 'blockLength' : `(blockLength + ${perEntry})`} > remaining) {`);
   out.line(`throw new SbeDecodeError('GROUP_TOO_LARGE', \`${where} claims \${count} entries of \${blockLength} bytes; \${remaining} bytes remain\`);`);
   out.close();
-  out.line('this.view = m.view;');
+  out.line('this.buf = m.buf;');
   out.line('this.blockLength = blockLength;');
   out.line('this.count = count;');
   out.line('this.index = 0;');
@@ -306,7 +316,7 @@ function emitMessageDecoder(ctx: Ctx, out: Out, m: MessageModel): void {
   out.open(`export class ${cls} {`);
   out.line(`static readonly TEMPLATE_ID = ${m.id};`);
   out.line(`static readonly BLOCK_LENGTH = ${m.blockLength};`);
-  out.line('view: DataView = EMPTY_VIEW;');
+  out.line(`buf: Uint8Array = ${use(ctx, 'EMPTY_BYTES')};`);
   out.line('/** First byte of the root block (just after the message header). */');
   out.line('offset = 0;');
   out.line('/** One past the last readable byte. */');
@@ -317,12 +327,12 @@ function emitMessageDecoder(ctx: Ctx, out: Out, m: MessageModel): void {
   out.line('limit = 0;');
   for (const g of m.groups) out.line(`private readonly ${g.name}Group = new ${groupClass(m.name, g, 'Decoder')}(this);`);
   out.line();
-  out.open('wrap(view: DataView, offset: number, end: number, actingBlockLength: number, actingVersion: number): this {');
+  out.open('wrap(buf: Uint8Array, offset: number, end: number, actingBlockLength: number, actingVersion: number): this {');
   out.open(`if (actingBlockLength < ${m.blockLength}) {`);
   out.line(`throw new SbeDecodeError('BAD_BLOCK_LENGTH', \`${m.name} blockLength \${actingBlockLength} < ${m.blockLength}\`);`);
   out.close();
   out.line(`if (offset + actingBlockLength > end) throw truncated('${m.name} root block', actingBlockLength, end - offset);`);
-  out.line('this.view = view;');
+  out.line('this.buf = buf;');
   out.line('this.offset = offset;');
   out.line('this.end = end;');
   out.line('this.actingBlockLength = actingBlockLength;');
@@ -354,7 +364,7 @@ function emitFieldSetters(ctx: Ctx, out: Out, owner: string, fields: FieldModel[
     const type = f.enumName ? cap(f.enumName) : a.ts;
     out.open(`${f.name}(v: ${type}): this {`);
     if (a.range && !f.enumName) out.line(`checkEncodeRange('${owner}.${f.name}', v, ${a.range[0]}, ${a.range[1]});`);
-    if (f.primitive === 'int64') out.line(`checkInt64('${owner}.${f.name}', v);`);
+    if (f.primitive === 'int64') out.line(`${use(ctx, 'checkInt64')}('${owner}.${f.name}', v);`);
     out.line(write(ctx, f.primitive, 'this.view', at, 'v'));
     out.line('return this;');
     out.close();
@@ -471,19 +481,19 @@ function emitHeader(ctx: Ctx, out: Out): void {
   const h = ctx.schema.header;
   out.line('/** The message header that precedes every message. */');
   out.open('export class MessageHeaderDecoder {');
-  out.line('view: DataView = EMPTY_VIEW;');
+  out.line(`buf: Uint8Array = ${use(ctx, 'EMPTY_BYTES')};`);
   out.line('offset = 0;');
   out.line();
-  out.open('wrap(view: DataView, offset: number, end: number): this {');
+  out.open('wrap(buf: Uint8Array, offset: number, end: number): this {');
   out.line(`if (offset + ${h.size} > end) throw truncated('message header', ${h.size}, end - offset);`);
-  out.line('this.view = view;');
+  out.line('this.buf = buf;');
   out.line('this.offset = offset;');
   out.line('return this;');
   out.close();
   out.line();
   for (const name of ['blockLength', 'templateId', 'schemaId', 'version'] as const) {
     const s = h[name];
-    out.line(`${name}(): number { return ${read(ctx, s.primitive, 'this.view', `this.offset + ${s.offset}`)}; }`);
+    out.line(`${name}(): number { return ${read(ctx, s.primitive, 'this.buf', `this.offset + ${s.offset}`)}; }`);
   }
   out.line();
   out.line('/** Another schema id is another protocol; an older version lacks fields we read. Newer versions only append. */');
@@ -503,13 +513,13 @@ function emitMessageLength(out: Out, schema: SchemaModel): void {
   for (const m of schema.messages) out.line(`const length${m.name} = new ${m.name}Decoder();`);
   out.line();
   out.line('/** Bytes of the whole message at `offset` (header, root, groups, data): messages are self-delimiting. */');
-  out.open('export function messageLength(view: DataView, offset: number, end: number): number {');
-  out.line('const header = lengthHeader.wrap(view, offset, end).validate();');
+  out.open('export function messageLength(buf: Uint8Array, offset: number, end: number): number {');
+  out.line('const header = lengthHeader.wrap(buf, offset, end).validate();');
   out.line(`const root = offset + ${schema.header.size};`);
   out.open('switch (header.templateId()) {');
   for (const m of schema.messages) {
     out.line(`case ${m.id}:`);
-    out.line(`  return length${m.name}.wrap(view, root, end, header.blockLength(), header.version()).skipAll() - offset;`);
+    out.line(`  return length${m.name}.wrap(buf, root, end, header.blockLength(), header.version()).skipAll() - offset;`);
   }
   out.line('default:');
   out.line(`  throw new SbeDecodeError('UNKNOWN_TEMPLATE', \`templateId \${header.templateId()} is not in schema ${schema.packageName}\`);`);
@@ -518,14 +528,10 @@ function emitMessageLength(out: Out, schema: SchemaModel): void {
 }
 
 export function emitSchema(schema: SchemaModel, sourceName: string): string {
-  const ctx: Ctx = { schema, le: schema.littleEndian ? 'true' : 'false' };
+  // The names every schema's codec uses; the rest are added as the code that needs them is emitted.
+  const used = new Set(['EMPTY_VIEW', 'SbeDecodeError', 'SbeEncodeError', 'checkEncodeRange', 'truncated']);
+  const ctx: Ctx = { schema, le: schema.littleEndian ? 'true' : 'false', used };
   const out = new Out();
-  out.line(`// Generated by src/sbe/generate.ts from ${sourceName} (package ${schema.packageName}, schema id ${schema.id}, version ${schema.version}).`);
-  out.line('// Do not edit: change the schema or the generator and regenerate; a unit test checks that this file matches.');
-  out.line(
-    "import { EMPTY_VIEW, SbeDecodeError, SbeEncodeError, checkEncodeRange, checkInt64, decodeUtf8, formatMantissaAt, int64AsNumber, truncated } from './runtime.js';",
-  );
-  out.line();
   out.line(`export const SCHEMA_ID = ${schema.id};`);
   out.line(`export const SCHEMA_VERSION = ${schema.version};`);
   out.line(`export const MESSAGE_HEADER_SIZE = ${schema.header.size};`);
@@ -536,5 +542,10 @@ export function emitSchema(schema: SchemaModel, sourceName: string): string {
   for (const m of schema.messages) emitMessageDecoder(ctx, out, m);
   for (const m of schema.messages) emitMessageEncoder(ctx, out, m);
   emitMessageLength(out, schema);
-  return out.toString();
+  const head = new Out();
+  head.line(`// Generated by src/sbe/generate.ts from ${sourceName} (package ${schema.packageName}, schema id ${schema.id}, version ${schema.version}).`);
+  head.line('// Do not edit: change the schema or the generator and regenerate; a unit test checks that this file matches.');
+  head.line(`import { ${[...used].sort().join(', ')} } from './runtime.js';`);
+  head.line();
+  return head.toString() + out.toString();
 }

@@ -1,39 +1,41 @@
 /** Small helpers the generated codec (generated.ts) calls; kept hand-written so the emitter stays short. */
+import { int64Number, rdInt64Be, rdInt64Le } from './bytes.js';
 import { SbeDecodeError, SbeEncodeError } from './errors.js';
 
 export { SbeDecodeError, SbeEncodeError } from './errors.js';
 export type { SbeDecodeErrorCode } from './errors.js';
 export { formatMantissaAt } from './decimal-format.js';
-
-const TWO_POW_32 = 4294967296;
+export { cachedMantissaAt } from './decimal-cache.js';
+export * from './bytes.js';
 
 /** An int64 as a JS number, exactly, or VALUE_OUT_OF_RANGE when it is beyond ±(2^53 - 1). */
-export function int64AsNumber(view: DataView, offset: number, field: string, littleEndian = true): number {
-  const lo = view.getUint32(littleEndian ? offset : offset + 4, littleEndian);
-  const hi = view.getInt32(littleEndian ? offset + 4 : offset, littleEndian);
-  const v = hi * TWO_POW_32 + lo;
-  if (hi > 0x1fffff || hi < -0x200000 || !Number.isSafeInteger(v)) {
-    throw new SbeDecodeError('VALUE_OUT_OF_RANGE', `${field} ${view.getBigInt64(offset, littleEndian)} does not fit a safe integer`);
-  }
+export function int64AsNumber(b: Uint8Array, offset: number, field: string, littleEndian = true): number {
+  const v = int64Number(b, offset, littleEndian);
+  if (v === undefined) throw outOfRange(b, offset, field, littleEndian);
   return v;
+}
+
+function outOfRange(b: Uint8Array, offset: number, field: string, littleEndian: boolean): SbeDecodeError {
+  const v = littleEndian ? rdInt64Le(b, offset) : rdInt64Be(b, offset);
+  return new SbeDecodeError('VALUE_OUT_OF_RANGE', `${field} ${v} does not fit a safe integer`);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** UTF-8 bytes → string; ASCII without the TextDecoder round trip. Invalid UTF-8 → SbeDecodeError(code). */
-export function decodeUtf8(view: DataView, offset: number, length: number, code: 'BAD_STRING' | 'BAD_SYMBOL', field: string): string {
+export function decodeUtf8(b: Uint8Array, offset: number, length: number, code: 'BAD_STRING' | 'BAD_SYMBOL', field: string): string {
   if (length <= 64) {
     let s = '';
     let i = 0;
     for (; i < length; i++) {
-      const c = view.getUint8(offset + i);
+      const c = b[offset + i];
       if (c >= 0x80) break;
       s += String.fromCharCode(c);
     }
     if (i === length) return s;
   }
   try {
-    return strictUtf8.decode(new Uint8Array(view.buffer, view.byteOffset + offset, length));
+    return strictUtf8.decode(b.subarray(offset, offset + length));
   } catch {
     throw new SbeDecodeError(code, `${field} is not valid UTF-8`);
   }

@@ -17,18 +17,18 @@ export class Utf8Cache {
   constructor(private readonly capacity = 16) {}
 
   /** The string for `length` bytes at `offset`; BAD_SYMBOL when they are empty or not UTF-8. */
-  read(view: DataView, offset: number, length: number, field: string): string {
+  read(b: Uint8Array, offset: number, length: number, field: string): string {
     if (length === 0) throw new SbeDecodeError('BAD_SYMBOL', `${field} is empty`);
     const entries = this.entries;
     for (let e = 0; e < entries.length; e++) {
       const bytes = entries[e].bytes;
       if (bytes.length !== length) continue;
       let i = 0;
-      while (i < length && bytes[i] === view.getUint8(offset + i)) i++;
+      while (i < length && bytes[i] === b[offset + i]) i++;
       if (i === length) return entries[e].text;
     }
-    const text = decodeUtf8(view, offset, length, 'BAD_SYMBOL', field);
-    const entry = { bytes: new Uint8Array(view.buffer, view.byteOffset + offset, length).slice(), text };
+    const text = decodeUtf8(b, offset, length, 'BAD_SYMBOL', field);
+    const entry = { bytes: b.slice(offset, offset + length), text };
     if (entries.length < this.capacity) entries.push(entry);
     else {
       entries[this.next] = entry;
