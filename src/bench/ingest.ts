@@ -25,6 +25,8 @@ export interface IngestThroughput {
   events_per_second: number;
   kinesis_records: number;
   events_per_kinesis_record: number;
+  /** Sequence gaps the pipeline reported while timed (the frames are gap-free: anything else is a bug). */
+  gaps: number;
 }
 
 export interface IngestLatency {
@@ -57,12 +59,17 @@ function instantKinesis(): KinesisClient {
   return { send, destroy: () => undefined } as unknown as KinesisClient;
 }
 
-/** One pass of frames with contiguous ids: 2 trades : 2 bestBidAsk : 1 depth diff (10 + 10 levels). */
+/**
+ * One pass of frames with contiguous ids: 2 trades : 2 bestBidAsk : 1 depth diff (10 + 10 levels). As on
+ * the venue, best bid/ask and diffs share the book's update ids and each diff starts right after the
+ * previous one (U = previous u + 1), so the sequence check sees a gap-free stream.
+ */
 function frames(n: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   const t0 = 1_763_700_000_000_000;
   let trade = 5_000_000_000;
   let update = 70_000_000_000;
+  let depthLast = update;
   for (let i = 0; i < n; i++) {
     const ts = t0 + i * 200;
     const k = i % 5;
@@ -100,7 +107,7 @@ function frames(n: number): Uint8Array[] {
         encodeDepthDiffFrame({
           symbol: 'BTCUSDT',
           eventTimeUs: ts,
-          firstBookUpdateId: update + 1,
+          firstBookUpdateId: depthLast + 1,
           lastBookUpdateId: update + 20,
           priceExponent: -8,
           qtyExponent: -8,
@@ -109,6 +116,7 @@ function frames(n: number): Uint8Array[] {
         }),
       );
       update += 20;
+      depthLast = update;
     }
   }
   return out;
@@ -147,6 +155,7 @@ export async function runIngestThroughput(seconds: number): Promise<IngestThroug
     events_per_second: Math.round(events / elapsed),
     kinesis_records: records,
     events_per_kinesis_record: records ? Math.round((events / records) * 10) / 10 : 0,
+    gaps: after.gaps - before.gaps,
   };
 }
 
@@ -211,7 +220,7 @@ export async function runIngestBench(opts: { json: boolean; quick: boolean }): P
   if (!opts.json) {
     process.stdout.write(
       `ingest (a) one core, decode + sequence + serialize + KPL batch: ${throughput.frames_per_second} frames/s, ${throughput.events_per_second} events/s ` +
-        `(${throughput.events_per_kinesis_record} events per Kinesis record)\n`,
+        `(${throughput.events_per_kinesis_record} events per Kinesis record, ${throughput.gaps} gaps)\n`,
     );
   }
   const latency = await runIngestLatency(opts.quick ? 3 : 10);

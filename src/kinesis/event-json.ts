@@ -21,13 +21,19 @@ const MAX_INT_CHARS = 17;
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
+type Heads = Record<MarketEvent['type'], Uint8Array>;
+
+/** `{"type":"<type>","symbol":<symbol as JSON>,"event_ts":` per event type. */
+function headsFor(symbol: string): Heads {
+  const head = (type: string): Uint8Array => Buffer.from(`{"type":"${type}","symbol":${JSON.stringify(symbol)},"event_ts":`);
+  return { trade: head('trade'), bestBidAsk: head('bestBidAsk'), depth: head('depth'), depthSnapshot: head('depthSnapshot') };
+}
+
 const K = {
-  trade: ascii('{"type":"trade","symbol":'),
-  bestBidAsk: ascii('{"type":"bestBidAsk","symbol":'),
-  depth: ascii('{"type":"depth","symbol":'),
-  depthSnapshot: ascii('{"type":"depthSnapshot","symbol":'),
-  eventTs: ascii(',"event_ts":'),
   source: ascii(',"source":'),
+  sourceSbe: ascii(',"source":"sbe"'),
+  sourceJson: ascii(',"source":"json"'),
+  sourceRest: ascii(',"source":"rest"'),
   tradeId: ascii(',"trade_id":'),
   price: ascii(',"price":'),
   quantity: ascii(',"quantity":'),
@@ -63,14 +69,14 @@ export class MarketEventEncoder {
   private pos = 0;
   /** Start of the event being written (moved along when the slab is replaced mid-event). */
   private start = 0;
-  /** Quoted JSON bytes of recent symbols: one per partition key, repeated on every event. */
-  private readonly symbols = new Map<string, Uint8Array>();
+  /** Per recent symbol (one per partition key, repeated on every event) the event heads' bytes. */
+  private readonly heads = new Map<string, Heads>();
 
   encode(ev: MarketEvent): Buffer {
     this.start = this.pos;
     switch (ev.type) {
       case 'trade':
-        this.head(K.trade, ev);
+        this.head('trade', ev);
         this.bytes(K.tradeId);
         this.num(ev.trade_id);
         this.bytes(K.price);
@@ -86,7 +92,7 @@ export class MarketEventEncoder {
         }
         break;
       case 'bestBidAsk':
-        this.head(K.bestBidAsk, ev);
+        this.head('bestBidAsk', ev);
         this.bytes(K.bidPrice);
         this.str(ev.bid_price);
         this.bytes(K.bidQuantity);
@@ -99,7 +105,7 @@ export class MarketEventEncoder {
         this.num(ev.sequence_id);
         break;
       case 'depth':
-        this.head(K.depth, ev);
+        this.head('depth', ev);
         this.bytes(K.firstUpdateId);
         this.num(ev.first_update_id);
         this.bytes(K.finalUpdateId);
@@ -110,7 +116,7 @@ export class MarketEventEncoder {
         this.levels(ev.asks);
         break;
       case 'depthSnapshot':
-        this.head(K.depthSnapshot, ev);
+        this.head('depthSnapshot', ev);
         this.bytes(K.lastUpdateId);
         this.num(ev.last_update_id);
         this.bytes(K.bids);
@@ -129,34 +135,38 @@ export class MarketEventEncoder {
     return this.slab.subarray(this.start, this.pos);
   }
 
-  private head(prefix: Uint8Array, ev: MarketEvent): void {
-    this.bytes(prefix);
-    this.bytes(this.symbol(ev.symbol));
-    this.bytes(K.eventTs);
-    this.num(ev.event_ts);
-    this.bytes(K.source);
-    this.str(ev.source);
-  }
-
-  private symbol(s: string): Uint8Array {
-    let quoted = this.symbols.get(s);
-    if (quoted === undefined) {
-      quoted = Buffer.from(JSON.stringify(s));
-      if (this.symbols.size >= SYMBOL_CACHE_MAX) this.symbols.clear();
-      this.symbols.set(s, quoted);
+  /** `{"type":…,"symbol":…,"event_ts":<n>,"source":<s>`, the start every event shares. */
+  private head(type: MarketEvent['type'], ev: MarketEvent): void {
+    let heads = this.heads.get(ev.symbol);
+    if (heads === undefined) {
+      heads = headsFor(ev.symbol);
+      if (this.heads.size >= SYMBOL_CACHE_MAX) this.heads.clear();
+      this.heads.set(ev.symbol, heads);
     }
-    return quoted;
+    this.bytes(heads[type]);
+    this.num(ev.event_ts);
+    const source = ev.source;
+    if (source === 'sbe') this.bytes(K.sourceSbe);
+    else if (source === 'json') this.bytes(K.sourceJson);
+    else if (source === 'rest') this.bytes(K.sourceRest);
+    else {
+      this.bytes(K.source);
+      this.str(source);
+    }
   }
 
   private levels(levels: readonly Level[]): void {
     this.byte(OPEN_BRACKET);
     for (let i = 0; i < levels.length; i++) {
-      if (i > 0) this.byte(COMMA);
-      const level = levels[i];
-      this.byte(OPEN_BRACKET);
-      this.str(level[0]);
+      const price = levels[i][0];
+      const qty = levels[i][1];
+      // One check for the level's punctuation and both strings when they need no escaping.
+      this.reserve(price.length + qty.length + 8);
+      if (i > 0) this.slab[this.pos++] = COMMA;
+      this.slab[this.pos++] = OPEN_BRACKET;
+      this.str(price);
       this.byte(COMMA);
-      this.str(level[1]);
+      this.str(qty);
       this.byte(CLOSE_BRACKET);
     }
     this.byte(CLOSE_BRACKET);
