@@ -19,13 +19,13 @@ const SYMBOL_CACHE_MAX = 4_096;
 /** Longest decimal form of a safe integer: "-9007199254740991". */
 const MAX_INT_CHARS = 17;
 
-const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-type Heads = Record<MarketEvent['type'], Uint8Array>;
+type Heads = Record<MarketEvent['type'], Buffer>;
 
 /** `{"type":"<type>","symbol":<symbol as JSON>,"event_ts":` per event type. */
 function headsFor(symbol: string): Heads {
-  const head = (type: string): Uint8Array => Buffer.from(`{"type":"${type}","symbol":${JSON.stringify(symbol)},"event_ts":`);
+  const head = (type: string): Buffer => Buffer.from(`{"type":"${type}","symbol":${JSON.stringify(symbol)},"event_ts":`);
   return { trade: head('trade'), bestBidAsk: head('bestBidAsk'), depth: head('depth'), depthSnapshot: head('depthSnapshot') };
 }
 
@@ -250,12 +250,10 @@ export class MarketEventEncoder {
     for (let i = 0; i < s.length; i++) this.slab[this.pos++] = s.charCodeAt(i);
   }
 
-  private bytes(b: Uint8Array): void {
+  private bytes(b: Buffer): void {
     this.reserve(b.length);
-    const buf = this.slab;
-    let p = this.pos;
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i];
-    this.pos = p;
+    this.slab.set(b, this.pos);
+    this.pos += b.length;
   }
 
   private byte(b: number): void {

@@ -178,6 +178,7 @@ export class KinesisProducer {
   private flushing = 0;
   private closed = false;
   private readonly closeController = new AbortController();
+  private readonly callControllers = new Set<AbortController>();
   private drainWaiters: Array<() => void> = [];
   private readonly window: CallOutcome[] = [];
   private consecutiveCallFailures = 0;
@@ -226,9 +227,19 @@ export class KinesisProducer {
     if (this.opts.createStreams && this.streams.size > 0) await ensureStreams(this.client, [...this.streams.keys()]);
   }
 
-  /** Queue a market event on `stream`, partition key = its symbol. */
+  /**
+   * Queue a market event on `stream`, partition key = its symbol. The payload is the event's JSON
+   * (byte-identical to JSON.stringify for events built in the decoder's property order), written by
+   * MarketEventEncoder without the generic JSON.stringify + Buffer.from round trip.
+   */
   putEvent(stream: string, event: MarketEvent): void {
-    this.putData(stream, event.symbol, this.eventJson.encode(event));
+    let data: Buffer;
+    try {
+      data = this.eventJson.encode(event);
+    } catch (err) {
+      throw new KinesisSerializationError(stream, { cause: err });
+    }
+    this.putData(stream, event.symbol, data);
   }
 
   /** Queue any JSON-serializable record. Throws a typed error for bad input or an oversized record. */
@@ -290,6 +301,7 @@ export class KinesisProducer {
     const drained = await this.flush(timeoutMs);
     if (!drained) {
       this.closeController.abort();
+      for (const call of this.callControllers) call.abort();
       for (const s of this.streams.values()) {
         for (const lane of s.lanes.values()) {
           const left = lane.queue.clear();
@@ -482,13 +494,19 @@ export class KinesisProducer {
 
   private async runCall(s: StreamState, entries: PutRecordsRequestEntry[], groups: Array<{ lane: Lane; events: Pending[] }>): Promise<void> {
     const t0 = performance.now();
+    // One controller per call, aborted by its own timer or by close(): several times cheaper per call
+    // than AbortSignal.any([AbortSignal.timeout(), …]) on Node 20.
+    const call = new AbortController();
+    const timer = setTimeout(() => call.abort(new DOMException('PutRecords call timed out', 'TimeoutError')), this.opts.callTimeoutMs);
+    timer.unref();
+    if (this.closeController.signal.aborted) call.abort();
+    this.callControllers.add(call);
     const failed: boolean[] = new Array<boolean>(groups.length).fill(false);
     let callError: unknown;
     let throttled = false;
     let failedRecords = 0;
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(this.opts.callTimeoutMs), this.closeController.signal]);
-      const res = await this.client.send(new PutRecordsCommand({ StreamName: s.name, Records: entries }), { abortSignal: signal });
+      const res = await this.client.send(new PutRecordsCommand({ StreamName: s.name, Records: entries }), { abortSignal: call.signal });
       const results = res.Records ?? [];
       for (let i = 0; i < groups.length; i++) {
         const r = results[i];
@@ -506,6 +524,9 @@ export class KinesisProducer {
       failedRecords = groups.length;
       throttled = THROTTLE_ERRORS.has(errorName(err));
       this.lastError = describeError(err);
+    } finally {
+      clearTimeout(timer);
+      this.callControllers.delete(call);
     }
     const ackedAt = performance.now();
     this.finishCall(s, groups, failed, failedRecords, callError, throttled, t0, ackedAt);

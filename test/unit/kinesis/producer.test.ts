@@ -221,4 +221,17 @@ describe('KinesisProducer (buffering and retries)', () => {
     }
     await p.close();
   });
+
+  it('aborts a call that outlives callTimeoutMs and retries its events', async () => {
+    const fake = new FakeKinesis((records, call) => (call === 1 ? 'hang' : okAll(records)));
+    const p = producer(fake, { callTimeoutMs: 50 });
+    for (let i = 0; i < 5; i++) p.put('s', 'K', { i });
+    expect(await p.flush(2000)).toBe(true);
+    expect(fake.calls.length).toBe(2);
+    expect(fake.events()).toEqual(Array.from({ length: 5 }, (_, i) => ({ i })));
+    const st = p.stats();
+    expect(st.retries).toBe(5);
+    expect(st.last_error).not.toBeNull();
+    await p.close();
+  });
 });
