@@ -14,7 +14,7 @@ import {
   errorName,
 } from './errors.js';
 import { MarketEventEncoder } from './event-json.js';
-import { encodeKplRecord } from './kpl-encode.js';
+import { KplAggregator } from './kpl.js';
 import type { KinesisLogger } from './logger.js';
 
 export type { KinesisLogger } from './logger.js';
@@ -134,6 +134,15 @@ const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'Limi
 /** Call-level errors that will fail identically on retry: the batch is dropped and counted. */
 const FATAL_CALL_ERRORS = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
 const PK_MAX = KINESIS_LIMITS.maxPartitionKeyLength;
+
+/** One KPL record of a lane's events (aws-kinesis-agg's encoder: a hand-written one measured no faster). */
+function kplRecordOf(partitionKey: string, events: readonly { data: Buffer }[]): Buffer {
+  const agg = new KplAggregator();
+  for (const e of events) agg.add(partitionKey, e.data);
+  const built = agg.build();
+  if (!built) throw new Error('an empty KPL record was requested');
+  return built.data;
+}
 
 /**
  * Batches JSON events into PutRecords calls per stream: KPL aggregation per partition key, a short
@@ -474,7 +483,7 @@ export class KinesisProducer {
       lane.inFlight = true;
       groups.push({ lane, events });
       if (this.opts.aggregate) {
-        entries.push({ PartitionKey: lane.partitionKey, Data: encodeKplRecord(lane.partitionKey, events) });
+        entries.push({ PartitionKey: lane.partitionKey, Data: kplRecordOf(lane.partitionKey, events) });
       } else {
         entries.push({ PartitionKey: lane.partitionKey, Data: events[0].data });
       }
