@@ -29,58 +29,73 @@ interface Cursor {
   duplicates: number;
 }
 
+type SymbolCursors = Partial<Record<SequenceStream, Cursor>>;
+
+// Shared verdicts: check() runs once per event on the ingest hot path and must not allocate for the
+// common outcomes.
+const FIRST: SequenceVerdict = Object.freeze({ kind: 'first' });
+const OK: SequenceVerdict = Object.freeze({ kind: 'ok' });
+const DUPLICATE: SequenceVerdict = Object.freeze({ kind: 'duplicate' });
+
 export class StreamSequenceMonitor {
-  private readonly cursors = new Map<string, Cursor>();
+  private readonly cursors = new Map<string, SymbolCursors>();
 
   /** Check one event; the caller drops it when the verdict is `duplicate`. */
   check(ev: MarketEvent): SequenceVerdict {
-    const key = `${ev.symbol}\u0000${ev.type}`;
-    let c = this.cursors.get(key);
-    const [first, last] = idRange(ev);
+    let bySymbol = this.cursors.get(ev.symbol);
+    if (!bySymbol) {
+      bySymbol = {};
+      this.cursors.set(ev.symbol, bySymbol);
+    }
+    const last = lastId(ev);
+    const c = bySymbol[ev.type];
     if (!c) {
-      c = { last, gaps: 0, duplicates: 0 };
-      this.cursors.set(key, c);
-      return { kind: 'first' };
+      bySymbol[ev.type] = { last, gaps: 0, duplicates: 0 };
+      return FIRST;
     }
     if (last <= c.last) {
       c.duplicates += 1;
-      return { kind: 'duplicate' };
+      return DUPLICATE;
     }
     const expected = c.last + 1;
     c.last = last;
-    if (ev.type === 'bestBidAsk' || ev.type === 'depthSnapshot') return { kind: 'ok' };
+    if (ev.type === 'bestBidAsk' || ev.type === 'depthSnapshot') return OK;
+    const first = ev.type === 'depth' ? ev.first_update_id : ev.trade_id;
     if (first > expected) {
       c.gaps += 1;
       return { kind: 'gap', expected, got: first, missing: first - expected };
     }
     // first < expected <= last: a diff overlapping what we have (rotation overlap) is still new data past `last`.
-    return { kind: 'ok' };
+    return OK;
   }
 
   positions(): SequencePosition[] {
-    return [...this.cursors.entries()].map(([key, c]) => {
-      const [symbol, stream] = key.split('\u0000') as [string, SequenceStream];
-      return { symbol, stream, last_id: c.last, gaps: c.gaps, duplicates: c.duplicates };
-    });
+    const out: SequencePosition[] = [];
+    for (const [symbol, bySymbol] of this.cursors) {
+      for (const [stream, c] of Object.entries(bySymbol) as Array<[SequenceStream, Cursor]>) {
+        out.push({ symbol, stream, last_id: c.last, gaps: c.gaps, duplicates: c.duplicates });
+      }
+    }
+    return out;
   }
 
   /** Forget a symbol/stream (e.g. after a deliberate resubscribe) so the next event starts afresh. */
   reset(symbol?: string): void {
-    if (!symbol) return this.cursors.clear();
-    for (const k of [...this.cursors.keys()]) if (k.startsWith(`${symbol}\u0000`)) this.cursors.delete(k);
+    if (symbol === undefined) this.cursors.clear();
+    else this.cursors.delete(symbol);
   }
 }
 
-/** [first id, last id] an event covers in its stream's sequence. */
-function idRange(ev: MarketEvent): [number, number] {
+/** The last id an event covers in its stream's sequence. */
+function lastId(ev: MarketEvent): number {
   switch (ev.type) {
     case 'trade':
-      return [ev.trade_id, ev.trade_id];
+      return ev.trade_id;
     case 'bestBidAsk':
-      return [ev.sequence_id, ev.sequence_id];
+      return ev.sequence_id;
     case 'depth':
-      return [ev.first_update_id, ev.final_update_id];
+      return ev.final_update_id;
     case 'depthSnapshot':
-      return [ev.last_update_id, ev.last_update_id];
+      return ev.last_update_id;
   }
 }
