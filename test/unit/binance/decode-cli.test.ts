@@ -48,7 +48,7 @@ describe('btcpipe decode (spawned)', () => {
     // The CLI runs compiled output. Rebuild only when it is older than the sources this test exercises
     // (a full tsc run is slow on a busy 2-core box); asynchronously, so the test worker stays responsive.
     const built = join(root, 'dist', 'cli', 'commands', 'decode.js');
-    const sources = ['src/cli/main.ts', 'src/cli/commands/decode.ts', 'src/binance/sbe-decode.ts', 'src/sbe/generated.ts', 'src/sbe/runtime.ts', 'src/sbe/decimal-format.ts', 'src/sbe/string-cache.ts'];
+    const sources = ['src/cli/main.ts', 'src/cli/commands/decode.ts', 'src/binance/sbe-decode.ts', 'src/sbe/generated.ts', 'src/sbe/runtime.ts', 'src/sbe/decimal-format.ts', 'src/sbe/string-cache.ts', 'src/sbe/bytes.ts', 'src/sbe/decimal-cache.ts'];
     const stale = !existsSync(built) || sources.some((s) => statSync(join(root, s)).mtimeMs > statSync(built).mtimeMs);
     if (stale) {
       // tsc exits non-zero on type errors elsewhere in the tree but still emits; the check below is what matters.
