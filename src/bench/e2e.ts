@@ -154,7 +154,8 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
     aws: {
       region: 'us-east-1',
       endpoint_url: kinesis.endpoint,
-      kinesis: { streams, consumer_config: { shard_iterator_type: 'LATEST', poll_interval_ms: 10, max_records_per_poll: 1000 } },
+      // As config/local.yaml: gzip records (kinesis-local's cost grows with bytes), 10 ms idle poll.
+      kinesis: { streams, compression: 'gzip', consumer_config: { shard_iterator_type: 'LATEST', poll_interval_ms: 10, max_records_per_poll: 1000 } },
     },
     redis: { host: '127.0.0.1', port: redisServer.port },
     health: { port: 0, host: '127.0.0.1' },
@@ -261,7 +262,7 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
   if (!opts.json) {
     const l = result.latency;
     process.stdout.write(
-      `e2e (${feed.mode}): ${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${SIM_RATE}); frame → Redis ` +
+      `e2e (${feed.mode}, gzip records): ${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${SIM_RATE}); frame → Redis ` +
         `P50 ${l.p50Ms} ms, P95 ${l.p95Ms} ms, P99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.count} events; ` +
         `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +
         `and GetRecords returned → Redis (the aggregator's own share) P50 ${result.receivedToRedis.p50Ms} ms, P95 ${result.receivedToRedis.p95Ms} ms, P99 ${result.receivedToRedis.p99Ms} ms; ` +

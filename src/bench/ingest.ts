@@ -170,7 +170,7 @@ export async function runIngestLatency(seconds: number, simRate = 10_000): Promi
   const config = resolveConfig(
     {
       binance: { sbe_ws_url: sim.wsUrl, api_key: 'bench-key', symbols: ['BTCUSDT'] },
-      aws: { endpoint_url: kinesis.endpoint, kinesis: { streams: STREAMS } },
+      aws: { endpoint_url: kinesis.endpoint, kinesis: { streams: STREAMS, compression: 'gzip' } }, // as config/local.yaml
       health: { port: 0 },
       metrics: { prometheus_port: 0 },
     },
@@ -226,7 +226,7 @@ export async function runIngestBench(opts: { json: boolean; quick: boolean }): P
   const latency = await runIngestLatency(opts.quick ? 3 : 10);
   if (!opts.json) {
     process.stdout.write(
-      `ingest (b) sim → service → kinesis-local @ ${latency.messages_per_second} msg/s: frame → PutRecords ack P50 ${latency.p50_ms} ms  P95 ${latency.p95_ms} ms  ` +
+      `ingest (b) sim → service → kinesis-local (gzip records) @ ${latency.messages_per_second} msg/s: frame → PutRecords ack P50 ${latency.p50_ms} ms  P95 ${latency.p95_ms} ms  ` +
         `P99 ${latency.p99_ms} ms  max ${latency.max_ms} ms over ${latency.events_acked} events; gaps ${latency.gaps}, dropped ${latency.dropped}\n`,
     );
   }

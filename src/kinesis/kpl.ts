@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { KplDecodeError } from './errors.js';
+import { inflateRecord } from './record-compression.js';
 
 /**
  * KPL aggregation format (protobuf inside magic bytes + MD5) through the `aws-kinesis-agg` package.
@@ -79,11 +80,12 @@ export function isAggregated(data: Uint8Array): boolean {
 }
 
 /**
- * Split one Kinesis record into its user records (checksum verified). A plain record comes back as
- * itself. Throws KplDecodeError on a corrupt aggregated record.
+ * Split one Kinesis record into its user records (checksum verified), gunzipping it first when the
+ * producer compressed it. A plain record comes back as itself. Throws KplDecodeError on a corrupt
+ * aggregated or gzip record.
  */
 export function deaggregateRecord(data: Uint8Array, partitionKey = '', sequenceNumber = '0'): UserRecord[] {
-  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buf = inflateRecord(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   if (!isAggregated(buf)) return [{ data: buf, partitionKey }];
   let failure: Error | undefined;
   let out: AggUserRecordOut[] = [];

@@ -15,6 +15,7 @@ import {
 } from './errors.js';
 import { MarketEventEncoder } from './event-json.js';
 import { KplAggregator } from './kpl.js';
+import { compressRecord, type RecordCompression } from './record-compression.js';
 import type { KinesisLogger } from './logger.js';
 
 export type { KinesisLogger } from './logger.js';
@@ -53,6 +54,8 @@ export interface KinesisProducerOptions {
   lingerMs?: number;
   /** KPL aggregation (many events per Kinesis record). Default true. */
   aggregate?: boolean;
+  /** gzip each Kinesis record (readers detect it by its magic bytes). Default 'none'. */
+  compression?: RecordCompression;
   /** Bound of buffered (not yet sent) events; the oldest are dropped beyond it. Default 100,000. */
   maxBufferedEvents?: number;
   /** Bound of buffered bytes. Default 64 MiB. */
@@ -162,6 +165,7 @@ export class KinesisProducer {
       | 'batchSize'
       | 'lingerMs'
       | 'aggregate'
+      | 'compression'
       | 'maxBufferedEvents'
       | 'maxBufferedBytes'
       | 'maxInFlightPerStream'
@@ -216,6 +220,7 @@ export class KinesisProducer {
       batchSize,
       lingerMs: options.lingerMs ?? 5,
       aggregate,
+      compression: options.compression ?? 'none',
       maxBufferedEvents: options.maxBufferedEvents ?? 100_000,
       maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
       maxInFlightPerStream: options.maxInFlightPerStream ?? 4,
@@ -483,9 +488,9 @@ export class KinesisProducer {
       lane.inFlight = true;
       groups.push({ lane, events });
       if (this.opts.aggregate) {
-        entries.push({ PartitionKey: lane.partitionKey, Data: kplRecordOf(lane.partitionKey, events) });
+        entries.push({ PartitionKey: lane.partitionKey, Data: compressRecord(kplRecordOf(lane.partitionKey, events), this.opts.compression) });
       } else {
-        entries.push({ PartitionKey: lane.partitionKey, Data: events[0].data });
+        entries.push({ PartitionKey: lane.partitionKey, Data: compressRecord(events[0].data, this.opts.compression) });
       }
       let bytes = 0;
       for (const e of events) bytes += e.data.length;

@@ -51,6 +51,8 @@ const kinesisSchema = z
     /** Linger before a partial batch is sent. Short by default: end-to-end P95 < 50 ms is the target. */
     flush_interval_seconds: z.number().min(0).max(60).default(0.005),
     aggregation: z.boolean().default(true),
+    /** gzip whole Kinesis records; the aggregator and the Lambda handler detect it, other readers must gunzip. */
+    compression: z.enum(['none', 'gzip']).default('none'),
     max_buffer_events: z.number().int().positive().default(200_000),
     max_buffer_bytes: z.number().int().positive().default(256 * 1024 * 1024),
     create_streams: z.boolean().default(false),

@@ -104,6 +104,7 @@ class SbeIngestService implements Service {
       batchSize: k.batch_size,
       lingerMs: k.flush_interval_seconds * 1000,
       aggregate: k.aggregation,
+      compression: k.compression,
       maxBufferedEvents: k.max_buffer_events,
       maxBufferedBytes: k.max_buffer_bytes,
       hooks: {

@@ -1,3 +1,4 @@
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localKinesisClient, ensureStreams, startEmbeddedKinesis } from '../../../src/kinesis/embedded.js';
 import { KinesisProducer } from '../../../src/kinesis/producer.js';
@@ -16,6 +17,17 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
+async function firstRawRecord(stream: string): Promise<Uint8Array> {
+  const shards = await client.send(new ListShardsCommand({ StreamName: stream }));
+  for (const sh of shards.Shards ?? []) {
+    const it = await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: sh.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    const res = await client.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator, Limit: 1 }));
+    const data = res.Records?.[0]?.Data;
+    if (data) return data;
+  }
+  throw new Error(`no record in ${stream}`);
+}
+
 function checkPerKeyOrder(events: ReadEvent[], keys: string[], perKey: number): void {
   for (const k of keys) {
     const seqs = events.filter((e) => e.partitionKey === k).map((e) => e.payload.n);
@@ -26,13 +38,19 @@ function checkPerKeyOrder(events: ReadEvent[], keys: string[], perKey: number): 
 }
 
 describe('KinesisProducer against kinesis-local', () => {
-  for (const aggregate of [true, false]) {
-    it(`delivers every event exactly once, in order per key (aggregate=${aggregate})`, async () => {
+  const variants = [
+    [true, 'none'],
+    [false, 'none'],
+    [true, 'gzip'],
+    [false, 'gzip'],
+  ] as const;
+  for (const [aggregate, compression] of variants) {
+    it(`delivers every event exactly once, in order per key (aggregate=${aggregate}, compression=${compression})`, async () => {
       const stream = `test-prod-${uniqueSuffix()}`;
       await ensureStreams(client, [{ name: stream, shards: 2 }]);
       const keys = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT'];
       const perKey = 300;
-      const p = new KinesisProducer({ client, aggregate, lingerMs: 5, batchSize: 200 });
+      const p = new KinesisProducer({ client, aggregate, compression, lingerMs: 5, batchSize: 200 });
       for (let n = 0; n < perKey; n++) {
         for (const k of keys) p.put(stream, k, { symbol: k, n, pad: 'x'.repeat(n % 50) });
         if (n % 50 === 0) await new Promise((r) => setTimeout(r, 2));
@@ -47,6 +65,9 @@ describe('KinesisProducer against kinesis-local', () => {
       const events = await readAllEvents(client, stream, keys.length * perKey);
       expect(events.length).toBe(keys.length * perKey);
       checkPerKeyOrder(events, keys, perKey);
+      const raw = await firstRawRecord(stream);
+      // On the wire: gzip magic when compressing, else KPL magic or the JSON's `{`.
+      expect(raw[0]).toBe(compression === 'gzip' ? 0x1f : aggregate ? 0xf3 : 0x7b);
     });
   }
 
