@@ -38,6 +38,9 @@ function say(msg: string): void {
   process.stdout.write(`[up] ${msg}\n`);
 }
 
+/** Set once `up` is shutting the stack down: exits are then expected. */
+let stoppingAll = false;
+
 function startChild(name: string, args: string[], logsDir: string, env: NodeJS.ProcessEnv = {}): Child {
   const log = createWriteStream(join(logsDir, `${name}.log`), { flags: 'a' });
   const proc = spawn(process.execPath, [BIN, ...args], {
@@ -59,6 +62,8 @@ function startChild(name: string, args: string[], logsDir: string, env: NodeJS.P
   proc.stdout?.on('data', onData);
   proc.stderr?.on('data', onData);
   proc.on('exit', (code, signal) => {
+    // While stopping, Ctrl-C reaches every child twice (terminal and up): 130 is the service's "second signal" exit.
+    if (stoppingAll && (code === 130 || code === 0)) return;
     if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') say(`${name} exited (code ${code}, signal ${signal})`);
   });
   return { name, proc, log };
@@ -106,6 +111,7 @@ async function up(opts: UpOptions): Promise<void> {
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    stoppingAll = true;
     say('stopping…');
     for (const c of [...children].reverse()) c.proc.kill('SIGTERM');
     await Promise.all(
