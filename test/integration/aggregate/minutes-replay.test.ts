@@ -8,6 +8,7 @@ import { symbolKeys } from '../../../src/redis/keys.js';
 import { ProjectionWriter } from '../../../src/redis/projection.js';
 import { AggregatorPipeline } from '../../../src/services/aggregate-pipeline.js';
 import { uniqueSymbol } from '../../support/servers.js';
+import { lambdaKinesisRecord } from '../../support/lambda-records.js';
 
 /**
  * Crash after the projection write but before the Kinesis checkpoint (issue #5): the next process re-reads
@@ -147,25 +148,9 @@ describe('Lambda handler: a cold start replaying a retried batch', () => {
   });
 
   const event = (evs: readonly TradeEvent[]): KinesisStreamEvent => ({
-    Records: evs.map((e) => {
-      const sequenceNumber = String(seq++);
-      return {
-        awsRegion: 'us-east-1',
-        eventID: `shardId-000000000000:${sequenceNumber}`,
-        eventName: 'aws:kinesis:record',
-        eventSource: 'aws:kinesis',
-        eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/market-sbe-trade',
-        eventVersion: '1.0',
-        invokeIdentityArn: 'arn:aws:iam::000000000000:role/lambda',
-        kinesis: {
-          approximateArrivalTimestamp: Date.now() / 1000,
-          data: Buffer.from(JSON.stringify(e)).toString('base64'),
-          kinesisSchemaVersion: '1.0',
-          partitionKey: e.symbol,
-          sequenceNumber,
-        },
-      };
-    }),
+    Records: evs.map((e) =>
+      lambdaKinesisRecord({ stream: 'market-sbe-trade', partitionKey: e.symbol, data: Buffer.from(JSON.stringify(e)), sequenceNumber: String(seq++) }),
+    ),
   });
 
   it('counts each trade once when a new instance gets records the old one already wrote', async () => {

@@ -9,6 +9,7 @@ import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/r
 import { REANCHOR_REQUESTS_STREAM, symbolKeys } from '../../../src/redis/keys.js';
 import { AtomicReanchor } from '../../../src/redis/reanchor.js';
 import { readMinuteStats } from '../../../src/redis/streams.js';
+import { lambdaKinesisRecord } from '../../support/lambda-records.js';
 
 /**
  * The Lambda handler against a real (private) redis-server: KPL-aggregated base64 records in, the same
@@ -47,23 +48,7 @@ afterAll(async () => {
 function kinesisEvent(groups: MarketEvent[][]): KinesisStreamEvent {
   const Records: KinesisStreamRecord[] = groups.map((evs) => {
     const [agg] = aggregateRecords(evs.map((e) => ({ partitionKey: e.symbol, data: Buffer.from(JSON.stringify(e)) })));
-    const sequenceNumber = String(seq++);
-    return {
-      awsRegion: 'us-east-1',
-      eventID: `shardId-000000000000:${sequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      eventSource: 'aws:kinesis',
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/market-sbe-depth',
-      eventVersion: '1.0',
-      invokeIdentityArn: 'arn:aws:iam::000000000000:role/lambda',
-      kinesis: {
-        approximateArrivalTimestamp: Date.now() / 1000,
-        data: agg.data.toString('base64'),
-        kinesisSchemaVersion: '1.0',
-        partitionKey: agg.partitionKey,
-        sequenceNumber,
-      },
-    };
+    return lambdaKinesisRecord({ stream: 'market-sbe-depth', partitionKey: agg.partitionKey, data: agg.data, sequenceNumber: String(seq++) });
   });
   return { Records };
 }
