@@ -8,13 +8,9 @@
  * cost a miss, never a wrong string. A miss overwrites the older way of its set: memory stays fixed at
  * `2^bits` entries whatever the input.
  */
-import { formatDecimal } from '../core/decimal.js';
 import { rdInt32Be, rdInt32Le } from './bytes.js';
-import { formatSafeMantissa } from './decimal-format.js';
+import { formatInt64Words } from './decimal-format.js';
 
-const TWO_POW_32 = 4294967296;
-/** |hi| ≤ 2^21 - 1 keeps hi·2^32 + lo inside ±(2^53 - 1). */
-const SAFE_HI = 0x1fffff;
 /** No int8 exponent has this value, so it marks an empty slot. */
 const EMPTY = 0x7fff;
 
@@ -74,10 +70,7 @@ export class DecimalCache {
 
   private miss(set: number, lo: number, hi: number, exponent: number): string {
     this.misses++;
-    const s =
-      hi <= SAFE_HI && hi >= -SAFE_HI
-        ? formatSafeMantissa(hi * TWO_POW_32 + (lo >>> 0), exponent)
-        : formatDecimal((BigInt(hi) << 32n) + BigInt(lo >>> 0), exponent);
+    const s = formatInt64Words(lo, hi, exponent);
     const way = this.recent[set] ^ 1;
     this.recent[set] = way;
     const k = (set << 3) + (way << 2);

@@ -1,5 +1,5 @@
 /**
- * The decoder's hot path: an int64 mantissa in a buffer → the exact decimal string that
+ * The decoder's hot path (on a DecimalCache miss): an int64 mantissa → the exact decimal string that
  * core/decimal.ts formatDecimal would produce. Most mantissas fit in a double exactly, so those are
  * formatted from Number digits without allocating a BigInt; the rest fall back to formatDecimal.
  */
@@ -51,10 +51,11 @@ export function formatSafeMantissa(mantissa: number, exponent: number): string {
   return negative ? '-' + out : out;
 }
 
-/** The little-endian int64 mantissa at `offset`, scaled by 10^exponent, as an exact decimal string. */
-export function formatMantissaAt(view: DataView, offset: number, exponent: number, littleEndian = true): string {
-  const lo = view.getUint32(littleEndian ? offset : offset + 4, littleEndian);
-  const hi = view.getInt32(littleEndian ? offset + 4 : offset, littleEndian);
-  if (hi <= SAFE_HI && hi >= -SAFE_HI) return formatSafeMantissa(hi * TWO_POW_32 + lo, exponent);
-  return formatDecimal(view.getBigInt64(offset, littleEndian), exponent);
+/**
+ * The int64 mantissa whose 32-bit words are `lo` and `hi` (either signedness for `lo`), scaled by
+ * 10^exponent, as an exact decimal string: Number digits when it is a safe integer, else BigInt.
+ */
+export function formatInt64Words(lo: number, hi: number, exponent: number): string {
+  if (hi <= SAFE_HI && hi >= -SAFE_HI) return formatSafeMantissa(hi * TWO_POW_32 + (lo >>> 0), exponent);
+  return formatDecimal((BigInt(hi) << 32n) + BigInt(lo >>> 0), exponent);
 }

@@ -4,7 +4,6 @@ import { SbeDecodeError, SbeEncodeError } from './errors.js';
 
 export { SbeDecodeError, SbeEncodeError } from './errors.js';
 export type { SbeDecodeErrorCode } from './errors.js';
-export { formatMantissaAt } from './decimal-format.js';
 export { cachedMantissaAt } from './decimal-cache.js';
 export * from './bytes.js';
 
