@@ -31,9 +31,18 @@ export async function getJson<T>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-export function connect(url: string, headers: Record<string, string> = { 'X-MBX-APIKEY': API_KEY }): Promise<WebSocket> {
+/**
+ * Open a WebSocket. `onMessage` is attached before the handshake completes: frames that arrive with the
+ * upgrade response are emitted before the caller's `await` resumes and would otherwise be missed.
+ */
+export function connect(
+  url: string,
+  headers: Record<string, string> = { 'X-MBX-APIKEY': API_KEY },
+  onMessage?: (data: Buffer, isBinary: boolean) => void,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
+    if (onMessage) ws.on('message', onMessage);
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: HTTP ${res.statusCode}`)));

@@ -150,12 +150,11 @@ describe('simulator: SBE WebSocket protocol and stream faults', () => {
   it('counts duplicated and malformed frames exactly as the client sees them', async () => {
     sim.setFaults({ duplicate: { streams: ['trade'], probability: 0.2 }, malformed: { streams: ['trade'], probability: 0.05 }, seed: 9 });
     const before = sim.stats().streams['btcusdt@trade'] ?? { duplicated: 0, malformed: 0 };
-    const ws = await connect(`${sim.wsUrl}/ws/btcusdt@trade`);
     const ids = new Set<string>();
     let dups = 0;
     let bad = 0;
     let frames = 0;
-    ws.on('message', (d: Buffer, isBinary: boolean) => {
+    const ws = await connect(`${sim.wsUrl}/ws/btcusdt@trade`, undefined, (d: Buffer, isBinary: boolean) => {
       if (!isBinary) return; // control replies
       frames++;
       let evs: TradeEvent[];
