@@ -222,16 +222,24 @@ export class SbeStreamClient extends EventEmitter {
         this.lastFrameAt = this.lastFrameAt || Date.now();
       }
     });
-    ws.on('unexpected-response', (_req, res) => {
+    ws.on('unexpected-response', (req, res) => {
       let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
+      let done = false;
+      const refused = (err?: Error): void => {
+        if (done) return;
+        done = true;
         this.o.logger?.error(
-          { connection: id, http_status: res.statusCode, body: body.slice(0, 200) },
+          { connection: id, http_status: res.statusCode, body: body.slice(0, 200), ...(err ? { err: err.message } : {}) },
           'SBE WebSocket handshake refused',
         );
         ws.terminate();
-      });
+      };
+      // With this listener ws leaves the refused request to us: a venue that resets the socket after its
+      // 4xx (ECONNRESET) must not surface as an uncaught error.
+      req.on('error', refused);
+      res.on('error', refused);
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => refused());
     });
     ws.on('error', (err) => {
       this.o.logger?.warn({ connection: id, err: err.message }, 'SBE WebSocket error');

@@ -496,6 +496,9 @@ function streamParams(params: unknown): string[] {
 }
 
 function rejectHandshake(socket: Duplex, status: number, reason: string, body: string): void {
+  // An upgrade socket has no error listener of its own: a client that resets it after reading the
+  // refusal (ECONNRESET) must not become an uncaught error in the simulator.
+  socket.on('error', () => undefined);
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
