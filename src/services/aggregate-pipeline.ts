@@ -35,6 +35,14 @@ import { requestReanchor, type ReanchorDone } from '../redis/streams.js';
 import { toRedisError } from '../redis/errors.js';
 import { decodeEventRecord, EventRecordError } from './aggregate-decode.js';
 
+/** One Kinesis user record as the pipeline takes it; the metadata identifies a rejected record. */
+export interface PipelineRecord {
+  data: Uint8Array;
+  stream?: string;
+  shardId?: string;
+  sequenceNumber?: string;
+}
+
 export type ReanchorOutcome = 'ok' | 'gap' | 'stale' | 'expired' | 'timeout';
 
 /** Observation points (Prometheus metrics in the service, arrays in the bench). */
@@ -172,27 +180,55 @@ export class AggregatorPipeline {
   }
 
   /**
-   * Decode and apply one batch of user records (in order). Records that are not valid events are counted
-   * and skipped. Rejects only when Redis could not be read for a symbol seen for the first time.
+   * Decode and apply one batch of user records (in order): decodeRecords() then ingestEvents(). Records
+   * that are not valid events are counted and skipped. Rejects only when Redis could not be read for a
+   * symbol seen for the first time.
    */
-  async ingestRecords(records: readonly Uint8Array[], log?: Logger): Promise<{ applied: number; invalid: number }> {
+  async ingestRecords(records: readonly (Uint8Array | PipelineRecord)[], log?: Logger): Promise<{ applied: number; invalid: number }> {
+    const { events, invalid } = this.decodeRecords(
+      records.map((r) => (r instanceof Uint8Array ? { data: r } : r)),
+      log,
+    );
+    const { applied } = await this.ingestEvents(events, log);
+    return { applied, invalid };
+  }
+
+  /**
+   * Decode one batch of user records (in order) into events. Never throws on bad input: a record that is
+   * not a valid event is counted and skipped; stream/shard/sequence, when given, identify it in the log.
+   */
+  decodeRecords(records: readonly PipelineRecord[], log?: Logger): { events: MarketEvent[]; invalid: number } {
     const events: MarketEvent[] = [];
     let invalid = 0;
     for (const r of records) {
       try {
-        events.push(decodeEventRecord(r));
+        events.push(decodeEventRecord(r.data));
       } catch (err) {
         if (!(err instanceof EventRecordError)) throw err;
         invalid++;
-        if (invalid === 1) (log ?? this.logger)?.warn({ err: err.message }, 'skipping an invalid Kinesis record');
+        if (invalid === 1) {
+          (log ?? this.logger)?.warn(
+            { err: err.message, stream: r.stream, shard: r.shardId, sequence: r.sequenceNumber },
+            'skipping an invalid Kinesis record',
+          );
+        }
       }
     }
     this.c.records += records.length;
     this.c.decode_errors += invalid;
+    return { events, invalid };
+  }
+
+  /**
+   * Apply decoded events in the given order (loading the stored per-minute stats of new symbols first),
+   * then send the re-anchor requests that became due. Rejects only when Redis could not be read for a
+   * symbol seen for the first time (nothing of the batch is applied then).
+   */
+  async ingestEvents(events: readonly MarketEvent[], log?: Logger): Promise<{ applied: number }> {
     await this.ensureSymbols(events);
     const applied = this.applyEvents(events, log);
     await this.sendReanchorRequests(log);
-    return { applied, invalid };
+    return { applied };
   }
 
   /** Apply already-decoded events (symbols must have been ensured: see ingestRecords). */
