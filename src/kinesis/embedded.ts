@@ -16,6 +16,8 @@ export interface EmbeddedKinesis {
   endpoint: string;
   plainPort: number;
   tlsPort: number;
+  /** Process id of kinesis-local (a launcher's watchdog must be able to stop it if the launcher dies). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
     endpoint,
     plainPort,
     tlsPort,
+    pid: child.pid ?? -1,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
