@@ -1,8 +1,9 @@
 /**
  * ProjectionWriter: writes one consumer batch of derived state (order book top levels, 1 s / 5 s trade
  * stats, features, per-minute trade stats) to Redis in ONE pipelined MULTI/EXEC — one round trip, and
- * readers never see half a batch. The order-book write is a Lua script inside the MULTI that skips `ob:{SYM}`
- * while `reanchor:{SYM}` exists, decided inside Redis (a prior GET would race with the re-anchor).
+ * readers never see half a batch. The order-book write is a Lua script inside the MULTI (OB_WRITE_LUA) that
+ * skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its last_update_id backwards, decided inside
+ * Redis (a prior GET would race with the re-anchor).
  *
  * Redis Cluster: a MULTI must stay in one slot, so there is one MULTI per symbol (all of a symbol's keys share
  * its hash tag), sent concurrently.
@@ -24,9 +25,17 @@ export interface SymbolProjection {
   minutes?: MinuteStat[];
 }
 
+/**
+ * What became of a symbol's ob write: 'reanchor' = the re-anchor flag blocked it; 'older' = the stored book
+ * has a higher last_update_id; 'no_book' = the write carried no last_update_id over a stored book. In each
+ * refused case the stored ob now says `status=resyncing`.
+ */
+export type ObWriteOutcome = 'written' | 'reanchor' | 'older' | 'no_book';
+
 export interface ProjectionResult {
-  /** Per symbol that had an `ob` part: true = written, false = skipped because a re-anchor runs. */
+  /** Per symbol that had an `ob` part: true = written, false = refused (see obOutcome). */
   obWritten: Record<string, boolean>;
+  obOutcome: Record<string, ObWriteOutcome>;
   latencyMs: number;
 }
 
@@ -37,6 +46,8 @@ export interface ProjectionStats {
   avgLatencyMs: number;
   /** Symbols whose ob write was suppressed by a re-anchor flag (cumulative). */
   obSkipped: number;
+  /** ob writes refused because the stored book is newer, or they carried no book over one (cumulative). */
+  obStale: number;
 }
 
 export interface ProjectionWriterOptions {
@@ -73,6 +84,7 @@ export class ProjectionWriter {
   private lastMs = 0;
   private totalMs = 0;
   private skipped = 0;
+  private stale = 0;
 
   constructor(redis: RedisClient, opts: ProjectionWriterOptions = {}) {
     this.redis = withScripts(redis);
@@ -89,6 +101,7 @@ export class ProjectionWriter {
       lastLatencyMs: this.lastMs,
       avgLatencyMs: this.ops > 0 ? this.totalMs / this.ops : 0,
       obSkipped: this.skipped,
+      obStale: this.stale,
     };
   }
 
@@ -100,14 +113,17 @@ export class ProjectionWriter {
   async write(batch: readonly SymbolProjection[]): Promise<ProjectionResult> {
     const started = performance.now();
     const obWritten: Record<string, boolean> = {};
-    if (batch.length === 0) return { obWritten, latencyMs: 0 };
+    const obOutcome: Record<string, ObWriteOutcome> = {};
+    if (batch.length === 0) return { obWritten, obOutcome, latencyMs: 0 };
     try {
       const groups = this.cluster ? batch.map((p) => [p]) : [batch];
       const results = await Promise.all(groups.map((g) => this.execGroup(g)));
       for (const r of results) {
-        for (const [symbol, written] of r) {
-          obWritten[symbol] = written;
-          if (!written) this.skipped++;
+        for (const [symbol, outcome] of r) {
+          obOutcome[symbol] = outcome;
+          obWritten[symbol] = outcome === 'written';
+          if (outcome === 'reanchor') this.skipped++;
+          else if (outcome !== 'written') this.stale++;
         }
       }
     } catch (err) {
@@ -131,11 +147,11 @@ export class ProjectionWriter {
     this.lastMs = latencyMs;
     this.totalMs += latencyMs;
     this.onBatch?.({ latencyMs, symbols: batch.length, ok: true });
-    return { obWritten, latencyMs };
+    return { obWritten, obOutcome, latencyMs };
   }
 
-  /** One MULTI for the group; returns [symbol, obWritten] for each ob part, in order. */
-  private async execGroup(group: readonly SymbolProjection[]): Promise<[string, boolean][]> {
+  /** One MULTI for the group; returns [symbol, outcome] for each ob part, in order. */
+  private async execGroup(group: readonly SymbolProjection[]): Promise<[string, ObWriteOutcome][]> {
     const multi = scriptedMulti(this.redis);
     const obIndex: [string, number][] = [];
     let n = 0;
@@ -146,7 +162,7 @@ export class ProjectionWriter {
         for (const f of p.ob.del) {
           if (typeof f !== 'string') throw new RedisPayloadError(`${p.symbol}.ob.del: field names must be strings`);
         }
-        multi.btcpipeObWrite(k.flag, k.ob, set.length, ...set, ...p.ob.del);
+        multi.btcpipeObWrite(k.flag, k.ob, obWriteId(p.symbol, p.ob.set.last_update_id), set.length, ...set, ...p.ob.del);
         obIndex.push([p.symbol, n++]);
       }
       n += replaceHash(multi, k.tr1s, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`);
@@ -174,8 +190,20 @@ export class ProjectionWriter {
         cause: re,
       });
     }
-    return obIndex.map(([symbol, i]) => [symbol, Number(replies[i][1]) === 1]);
+    return obIndex.map(([symbol, i]) => [symbol, OB_OUTCOMES[Number(replies[i][1])] ?? 'written']);
   }
+}
+
+/** OB_WRITE_LUA's replies. */
+const OB_OUTCOMES: Record<number, ObWriteOutcome> = { 0: 'reanchor', 1: 'written', 2: 'older', 3: 'no_book' };
+
+/** The write's last_update_id as the script compares it ('' = no book); anything else is bad input. */
+function obWriteId(symbol: string, id: string | undefined): string {
+  if (id === undefined) return '';
+  if (!/^\d{1,16}$/.test(id) || !Number.isSafeInteger(Number(id))) {
+    throw new RedisPayloadError(`${symbol}.ob.last_update_id: expected a non-negative integer, got ${JSON.stringify(id)}`);
+  }
+  return id;
 }
 
 /**

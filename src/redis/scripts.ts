@@ -28,15 +28,32 @@ end
 `;
 
 /**
- * KEYS: flag, ob. ARGV: nSetArgs, f1, v1, … (nSetArgs items), then fields to delete.
- * Returns 1 when ob was written, 0 when the re-anchor flag blocked it. HDEL runs before HSET so a field
- * named in both ends up set.
+ * The aggregator's write of `ob:{SYM}`. KEYS: flag, ob. ARGV: writeId, nSetArgs, f1, v1, … (nSetArgs items),
+ * then fields to delete. writeId is the write's last_update_id as a decimal integer, or '' when the writer
+ * has no book yet. HDEL runs before HSET so a field named in both ends up set.
+ *
+ * The guard is decided here, not by the caller, because a GET before the write would race with the swap:
+ * - re-anchor flag held → nothing of the write is applied; an existing ob gets `status=resyncing` (only that
+ *   field), since nobody keeps its levels current until the swap installs the new live state → 0;
+ * - the stored book has a higher last_update_id (a swapped-in snapshot the writer has not caught up with)
+ *   → the write is dropped and the stored ob marked `status=resyncing` until the writer catches up → 2;
+ * - the write carries no book (writeId '') but a book is stored → it cannot prove it is not older, so it
+ *   may only say `status=resyncing` → 3; over no stored book it is applied as given;
+ * - otherwise (equal or higher id, or no numeric id stored) the write is applied → 1.
  */
 export const OB_WRITE_LUA = `${CHUNK}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local nset = tonumber(ARGV[1])
-if #ARGV > nset + 1 then hdel_range(KEYS[2], nset + 2, #ARGV) end
-if nset > 0 then hset_range(KEYS[2], 2, nset + 1) end
+local function mark_resyncing()
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'resyncing') end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then mark_resyncing() return 0 end
+local stored = tonumber(redis.call('HGET', KEYS[2], 'last_update_id') or '')
+if stored ~= nil then
+  if ARGV[1] == '' then mark_resyncing() return 3 end
+  if tonumber(ARGV[1]) < stored then mark_resyncing() return 2 end
+end
+local nset = tonumber(ARGV[2])
+if #ARGV > nset + 2 then hdel_range(KEYS[2], nset + 3, #ARGV) end
+if nset > 0 then hset_range(KEYS[2], 3, nset + 2) end
 return 1
 `;
 

@@ -60,7 +60,7 @@ describe('ProjectionWriter', () => {
     expect(await redis.hgetall(k.tr1s)).toEqual({ count: '0' });
   });
 
-  it('never writes ob while the re-anchor flag exists, but still writes tr and feat', async () => {
+  it('never writes ob while the re-anchor flag exists (only marks it resyncing), but still writes tr and feat', async () => {
     const s = uniqueSymbol();
     const k = symbolKeys(s);
     const w = new ProjectionWriter(redis);
@@ -70,7 +70,8 @@ describe('ProjectionWriter', () => {
       { symbol: s, ob: { set: { best_bid: 'new', x: '1' }, del: ['best_bid'] }, tr1s: { count: '1' }, feat: { f: '1' } },
     ]);
     expect(res.obWritten[s]).toBe(false);
-    expect(await redis.hgetall(k.ob)).toEqual({ best_bid: 'old' });
+    // Nothing of the write is applied; the frozen book is no longer claimed live.
+    expect(await redis.hgetall(k.ob)).toEqual({ best_bid: 'old', status: 'resyncing' });
     expect(await redis.hgetall(k.tr1s)).toEqual({ count: '1' });
     expect(await redis.hgetall(k.feat)).toEqual({ f: '1' });
     expect(w.stats().obSkipped).toBe(1);
