@@ -9,9 +9,12 @@
  * (partial batch response, "ReportBatchItemFailures") so Lambda retries from the first one; re-applying
  * records already applied is idempotent in the core.
  *
- * Caveat: Lambda runs one instance per shard. With one shard per stream, the trade, depth and bestBidAsk
- * streams are still three event source mappings, so each instance holds a partial view of a symbol
- * (e.g. the depth instance owns the book). The long-running service is the primary deployment.
+ * One stream only: Lambda runs one instance per shard, so with one stream per event type each instance would
+ * hold a partial view of a symbol (the depth instance the book, the trade instance the windows) and each
+ * would write ob, tr and feat: a frozen book served `live` between real ones, tr alternating with zeros.
+ * With every type on one stream keyed by symbol, a symbol's whole history reaches one instance in order.
+ * A config naming several streams is therefore refused at cold start (LambdaConfigError), and so is a
+ * record from a stream other than the configured one.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { loadConfig, resolveConfig, type BtcpipeConfig } from '../ops/config.js';
@@ -20,7 +23,7 @@ import { deaggregateRecordData } from '../kinesis/deaggregate.js';
 import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { ProjectionWriter } from '../redis/projection.js';
 import { readReanchorDone } from '../redis/streams.js';
-import { AggregatorPipeline } from '../services/aggregate-pipeline.js';
+import { AggregatorPipeline, type PipelineRecord } from '../services/aggregate-pipeline.js';
 import { lastReanchorDoneId } from '../services/aggregate-reanchor.js';
 import { aggregatorRedis } from '../services/aggregate.js';
 
@@ -31,6 +34,7 @@ interface WarmState {
   pipeline: AggregatorPipeline;
   doneId: string;
   invocations: number;
+  stream: string;
 }
 
 let warm: Promise<WarmState> | undefined;
@@ -42,8 +46,33 @@ export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): BtcpipeConfi
     : resolveConfig({}, 'environment', { mode: 'aggregator', env });
 }
 
+export class LambdaConfigError extends Error {
+  override readonly name = 'LambdaConfigError';
+}
+
+/** The one stream the handler consumes; throws LambdaConfigError when the config names several. */
+export function lambdaStream(config: BtcpipeConfig): string {
+  const s = config.aws.kinesis.streams;
+  const names = [...new Set([s.trade, s.depth, s.bestbidask])];
+  if (names.length !== 1) {
+    throw new LambdaConfigError(
+      `the Lambda aggregator needs every event type on one stream, but aws.kinesis.streams names ${names.join(', ')}: ` +
+        'each Lambda instance would hold a partial state and overwrite the others (set trade, depth and bestbidask to one name)',
+    );
+  }
+  return names[0];
+}
+
+/** The stream name of an event source ARN (arn:aws:kinesis:region:account:stream/NAME). */
+function streamOfArn(arn: string | undefined): string | undefined {
+  if (!arn) return undefined;
+  const i = arn.lastIndexOf(':stream/');
+  return i < 0 ? undefined : arn.slice(i + ':stream/'.length);
+}
+
 async function coldStart(): Promise<WarmState> {
   const config = lambdaConfig();
+  const stream = lambdaStream(config);
   const logger = createLogger({ service: `${config.service_name}-lambda`, level: config.logging.level });
   const redis = aggregatorRedis(config, { logger });
   try {
@@ -60,7 +89,7 @@ async function coldStart(): Promise<WarmState> {
     });
     const doneId = await lastReanchorDoneId(redis);
     logger.info({ redis: `${config.redis.host}:${config.redis.port}` }, 'lambda cold start');
-    return { config, logger, redis, pipeline, doneId, invocations: 0 };
+    return { config, logger, redis, pipeline, doneId, invocations: 0, stream };
   } catch (err) {
     redis.disconnect();
     throw err;
@@ -94,16 +123,28 @@ export const handler = async (event: KinesisStreamEvent, context?: Context): Pro
     log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading reanchor:done failed');
   }
 
-  const payloads: Buffer[] = [];
+  const payloads: PipelineRecord[] = [];
   let corrupt = 0;
+  let foreign = 0;
   for (const r of event.Records) {
+    const from = streamOfArn(r.eventSourceARN);
+    if (from !== undefined && from !== w.stream) {
+      // Applying another stream's events would rebuild the partial states this handler refuses to keep.
+      foreign++;
+      continue;
+    }
     try {
-      payloads.push(...deaggregateRecordData(Buffer.from(r.kinesis.data, 'base64')));
+      for (const data of deaggregateRecordData(Buffer.from(r.kinesis.data, 'base64'))) {
+        payloads.push({ data, stream: w.stream, shardId: r.eventID?.split(':')[0], sequenceNumber: r.kinesis.sequenceNumber });
+      }
     } catch (err) {
       // A corrupt aggregated record never decodes: retrying it would block the shard forever.
       corrupt++;
       log.warn({ sequence: r.kinesis.sequenceNumber, err: err instanceof Error ? err.message : String(err) }, 'corrupt Kinesis record skipped');
     }
+  }
+  if (foreign > 0) {
+    log.error({ alert: 'LAMBDA_WRONG_STREAM', records: foreign, configured: w.stream }, 'records from a stream other than the configured one were ignored');
   }
   try {
     const { applied, invalid } = await w.pipeline.ingestRecords(payloads, log);

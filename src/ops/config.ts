@@ -37,13 +37,17 @@ const binanceSchema = z
   })
   .strict();
 
+export const DEFAULT_EVENTS_STREAM = 'market-sbe-events';
+
 const kinesisSchema = z
   .object({
+    /** Where each event type goes. One name for all three (the default) keeps a symbol's events in one
+     *  ordered stream; three names are supported, and the aggregator then merges them by event time. */
     streams: z
       .object({
-        trade: z.string().min(1).default('market-sbe-trade'),
-        bestbidask: z.string().min(1).default('market-sbe-bestbidask'),
-        depth: z.string().min(1).default('market-sbe-depth'),
+        trade: z.string().min(1).default(DEFAULT_EVENTS_STREAM),
+        bestbidask: z.string().min(1).default(DEFAULT_EVENTS_STREAM),
+        depth: z.string().min(1).default(DEFAULT_EVENTS_STREAM),
       })
       .strict()
       .default({}),
@@ -62,6 +66,10 @@ const kinesisSchema = z
         shard_iterator_type: z.enum(['LATEST', 'TRIM_HORIZON']).default('LATEST'),
         max_records_per_poll: z.number().int().min(1).max(10_000).default(1000),
         poll_interval_ms: z.number().int().min(0).default(100),
+        /** Several streams: a stream at its shard tip vouches for events older than wall − this. */
+        watermark_idle_ms: z.number().int().min(0).max(60_000).default(250),
+        /** Several streams: no event waits longer than this for the slowest stream. */
+        watermark_max_hold_ms: z.number().int().min(0).max(600_000).default(2000),
       })
       .strict()
       .default({}),
@@ -125,6 +133,8 @@ const schedulerSchema = z
       .default({}),
     time_gap_seconds: positive.default(5),
     reanchor_min_interval_seconds: z.number().min(0).default(10),
+    /** Lease of the re-anchor flag (renewed by its owner while it works): a killed REST mode frees it within this. */
+    reanchor_lease_seconds: z.number().min(1).max(300).default(15),
     depth_snapshot_limit: z.number().int().min(100).max(5000).default(5000),
     backfill_start_minutes: z.number().int().min(0).default(10),
   })

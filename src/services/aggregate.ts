@@ -1,6 +1,7 @@
 /**
- * `btcpipe aggregate`: three Kinesis stream consumers (trade, depth, bestBidAsk) → AggregatorPipeline →
- * Redis hot state, with Redis checkpoints saved only after the batch's projection write succeeded, the
+ * `btcpipe aggregate`: one Kinesis consumer per distinct stream name (by default one stream carries every
+ * event type; with one stream per type, MergedStreamsIntake orders them by event time) → AggregatorPipeline
+ * → Redis hot state, with Redis checkpoints saved only after the batch's projection write succeeded, the
  * `reanchor:done` follower, and a timer that keeps features (and re-anchor requests) from going stale when
  * no batch arrives. Wiring only: the processing lives in aggregate-pipeline.ts (shared with Lambda).
  */
@@ -21,9 +22,15 @@ import type { Service } from './service.js';
 import { AggregatorPipeline, type PipelineHooks } from './aggregate-pipeline.js';
 import { createAggregatorMetrics } from './aggregate-metrics.js';
 import { lastReanchorDoneId, ReanchorDoneListener } from './aggregate-reanchor.js';
+import { MergedStreamsIntake } from './aggregate-merge.js';
 
 type StreamKey = 'trade' | 'depth' | 'bestbidask';
 const STREAM_KEYS: readonly StreamKey[] = ['trade', 'depth', 'bestbidask'];
+
+/** The distinct stream names of a config, in trade, depth, bestbidask order. */
+export function distinctStreams(streams: Record<StreamKey, string>): string[] {
+  return [...new Set(STREAM_KEYS.map((k) => streams[k]))];
+}
 const HEALTH_NAMES: Record<StreamKey, string> = { trade: 'trade_stream', depth: 'depth_stream', bestbidask: 'bestbidask_stream' };
 /** A book resyncing longer than this makes the service degraded (a short resync is normal operation). */
 const RESYNC_DEGRADED_MS = 30_000;
@@ -64,7 +71,7 @@ export interface AggregatorDeps {
   hooks?: PipelineHooks;
   /** After a batch's projection write succeeded: Kinesis arrival times of its records and when GetRecords
    *  returned them (latency split: transport vs our processing). */
-  onBatchWritten?(info: { stream: 'trade' | 'depth' | 'bestbidask'; arrivalMs: readonly number[]; receivedMs: number; writtenAtMs: number }): void;
+  onBatchWritten?(info: { stream: string; arrivalMs: readonly number[]; receivedMs: number; writtenAtMs: number }): void;
 }
 
 export function createAggregatorService(config: BtcpipeConfig, logger: Logger, deps: AggregatorDeps = {}): Service {
@@ -82,25 +89,31 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   let listener: ReanchorDoneListener | undefined;
   let kinesis: KinesisClient | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const consumers = new Map<StreamKey, KinesisStreamConsumer>();
+  const streamNames = distinctStreams(streams);
+  /** Consumers by stream name (one per distinct name). */
+  const consumers = new Map<string, KinesisStreamConsumer>();
+  let intake: MergedStreamsIntake | undefined;
   const writeRate = new RateMeter(10);
   let started = false;
   let stopping: Promise<void> | undefined;
 
-  const handle = async (key: StreamKey, batch: ConsumedRecord[]): Promise<void> => {
+  const handle = async (stream: string, batch: ConsumedRecord[], millisBehindLatest: number): Promise<void> => {
     const pl = pipeline as AggregatorPipeline;
-    const log = logger.child({ cid: correlationId(), stream: key });
-    const { invalid } = await pl.ingestRecords(
-      batch.map((r) => r.data),
-      log,
-    );
-    if (invalid > 0) metrics.decodeErrors.inc(invalid);
-    // Resolves only once a write containing this batch succeeded: the consumer checkpoints after it.
-    await pl.flush();
-    if (deps.onBatchWritten && batch.length > 0) {
-      deps.onBatchWritten({ stream: key, arrivalMs: batch.map((r) => r.arrivalMs), receivedMs: batch[0].receivedMs, writtenAtMs: Date.now() });
+    const log = logger.child({ cid: correlationId(), stream });
+    const records = batch.map((r) => ({ data: r.data, stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber }));
+    let invalid: number;
+    if (intake) {
+      ({ invalid } = await intake.ingest(stream, records, millisBehindLatest === 0, log));
+    } else {
+      ({ invalid } = await pl.ingestRecords(records, log));
+      // Resolves only once a write containing this batch succeeded: the consumer checkpoints after it.
+      await pl.flush();
     }
-    metrics.recordsProcessed.inc({ stream: key }, batch.length);
+    if (invalid > 0) metrics.decodeErrors.inc(invalid);
+    if (deps.onBatchWritten && batch.length > 0) {
+      deps.onBatchWritten({ stream, arrivalMs: batch.map((r) => r.arrivalMs), receivedMs: batch[0].receivedMs, writtenAtMs: Date.now() });
+    }
+    metrics.recordsProcessed.inc({ stream }, batch.length);
     log.debug({ records: batch.length }, 'batch applied');
   };
 
@@ -108,6 +121,11 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     const pl = pipeline;
     if (!pl) return;
     pl.markFeaturesDue();
+    if (intake) {
+      // Empty polls at the tip move no batch through: tell the merge which streams are caught up.
+      for (const [name, c] of consumers) intake.setCaughtUp(name, c.stats().lag_seconds === 0);
+      intake.pump();
+    }
     void pl
       .sendReanchorRequests()
       .then(() => (pl.hasDirty ? pl.flush() : undefined))
@@ -168,24 +186,28 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
 
     kinesis = aggregatorKinesisClient(config);
     if (config.aws.kinesis.create_streams) {
-      await ensureStreams(kinesis, [streams.trade, streams.depth, streams.bestbidask]).catch((err: unknown) =>
+      await ensureStreams(kinesis, streamNames).catch((err: unknown) =>
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not create Kinesis streams; consumers keep retrying'),
       );
     }
     const checkpoints = new RedisCheckpointStore(redis);
-    for (const key of STREAM_KEYS) {
+    intake =
+      streamNames.length > 1
+        ? new MergedStreamsIntake({ pipeline: pl, streams: streamNames, idleGraceMs: cc.watermark_idle_ms, maxHoldMs: cc.watermark_max_hold_ms, logger })
+        : undefined;
+    for (const name of streamNames) {
       const c = new KinesisStreamConsumer({
         client: kinesis,
-        stream: streams[key],
-        handler: (batch) => handle(key, batch),
+        stream: name,
+        handler: (batch, ctx) => handle(name, batch, ctx.millisBehindLatest),
         checkpoints,
         initialPosition: cc.shard_iterator_type,
         pollIntervalMs: cc.poll_interval_ms,
         maxRecordsPerPoll: cc.max_records_per_poll,
         logger,
-        hooks: { onError: ({ phase }) => metrics.kinesisErrors.inc({ stream: key, phase }) },
+        hooks: { onError: ({ phase }) => metrics.kinesisErrors.inc({ stream: name, phase }) },
       });
-      consumers.set(key, c);
+      consumers.set(name, c);
     }
     // One stream failing to start (e.g. missing) is retried inside its consumer; the others run regardless.
     await Promise.all([...consumers.values()].map((c) => c.start()));
@@ -201,6 +223,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       if (timer) clearInterval(timer);
       timer = undefined;
       await Promise.allSettled([...consumers.values()].map((c) => c.stop()));
+      await intake?.idle();
       const l = listener?.stop();
       blocking?.disconnect();
       await l;
@@ -208,6 +231,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       // A last attempt so features/ob written by the timer are current; failures are harmless here.
       if (pipeline?.hasDirty) await pipeline.flush().catch(() => undefined);
       consumers.clear();
+      intake = undefined;
       kinesis?.destroy();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
       redis = blocking = undefined;
@@ -217,12 +241,14 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   }
 
   function consumerHealth(): Record<string, unknown> {
+    // The design notes' shape: one entry per event type's stream (several entries share one consumer when
+    // the types share a stream).
     const out: Record<string, unknown> = {};
     for (const key of STREAM_KEYS) {
-      const s = consumers.get(key)?.stats();
+      const s = consumers.get(streams[key])?.stats();
       out[HEALTH_NAMES[key]] = s
-        ? { status: s.status, records_per_second: s.records_per_second, lag_seconds: s.lag_seconds, last_processed: s.last_processed }
-        : { status: 'stopped', records_per_second: 0, lag_seconds: 0, last_processed: null };
+        ? { stream: streams[key], status: s.status, records_per_second: s.records_per_second, lag_seconds: s.lag_seconds, last_processed: s.last_processed }
+        : { stream: streams[key], status: 'stopped', records_per_second: 0, lag_seconds: 0, last_processed: null };
     }
     return out;
   }
@@ -296,7 +322,8 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     return {
       service: config.service_name,
       running: started,
-      consumers: Object.fromEntries([...consumers].map(([k, c]) => [HEALTH_NAMES[k], c.stats()])),
+      consumers: Object.fromEntries([...consumers].map(([name, c]) => [name, c.stats()])),
+      stream_merge: intake ? intake.stats() : null,
       redis: { status: redis?.status ?? 'closed', projection: writer?.stats() ?? null },
       pipeline: pipeline?.counters() ?? null,
       reanchor_done_position: listener?.position ?? null,

@@ -149,7 +149,7 @@ describe('Lambda handler: a cold start replaying a retried batch', () => {
 
   const event = (evs: readonly TradeEvent[]): KinesisStreamEvent => ({
     Records: evs.map((e) =>
-      lambdaKinesisRecord({ stream: 'market-sbe-trade', partitionKey: e.symbol, data: Buffer.from(JSON.stringify(e)), sequenceNumber: String(seq++) }),
+      lambdaKinesisRecord({ stream: 'market-sbe-events', partitionKey: e.symbol, data: Buffer.from(JSON.stringify(e)), sequenceNumber: String(seq++) }),
     ),
   });
 

@@ -10,6 +10,10 @@ import { REANCHOR_REQUESTS_STREAM, symbolKeys } from '../../../src/redis/keys.js
 import { AtomicReanchor } from '../../../src/redis/reanchor.js';
 import { readMinuteStats } from '../../../src/redis/streams.js';
 import { lambdaKinesisRecord } from '../../support/lambda-records.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LambdaConfigError, lambdaConfig, lambdaStream } from '../../../src/lambda/kinesis-handler.js';
 
 /**
  * The Lambda handler against a real (private) redis-server: KPL-aggregated base64 records in, the same
@@ -48,7 +52,7 @@ afterAll(async () => {
 function kinesisEvent(groups: MarketEvent[][]): KinesisStreamEvent {
   const Records: KinesisStreamRecord[] = groups.map((evs) => {
     const [agg] = aggregateRecords(evs.map((e) => ({ partitionKey: e.symbol, data: Buffer.from(JSON.stringify(e)) })));
-    return lambdaKinesisRecord({ stream: 'market-sbe-depth', partitionKey: agg.partitionKey, data: agg.data, sequenceNumber: String(seq++) });
+    return lambdaKinesisRecord({ stream: 'market-sbe-events', partitionKey: agg.partitionKey, data: agg.data, sequenceNumber: String(seq++) });
   });
   return { Records };
 }
@@ -145,6 +149,38 @@ describe('Lambda kinesis handler', () => {
     expect((await redis.hgetall(symbolKeys(SYM).tr5s)).count).toBe('4');
     const state = await warmState();
     expect(state?.counters.decode_errors).toBe(1);
+  });
+
+  it('ignores records from a stream other than the configured one (each would build a partial state)', async () => {
+    const before = await redis.hgetall(symbolKeys(SYM).tr5s);
+    const ev = kinesisEvent([[trade(50, '100.9', '1', 7200)]]);
+    ev.Records[0].eventSourceARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/market-sbe-trade';
+    const res = await handler(ev);
+    expect(res.batchItemFailures).toEqual([]);
+    expect((await redis.hgetall(symbolKeys(SYM).tr5s)).count).toBe(before.count);
+  });
+
+  it('refuses, at cold start, a config with one stream per event type', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'btcpipe-lambda-'));
+    const file = join(dir, 'three.yaml');
+    writeFileSync(
+      file,
+      `redis:\n  host: "127.0.0.1"\n  port: ${server.port}\naws:\n  kinesis:\n    streams:\n      trade: "t"\n      depth: "d"\n      bestbidask: "b"\n`,
+    );
+    expect(() => lambdaStream(lambdaConfig({ CONFIG_FILE: file }))).toThrow(LambdaConfigError);
+    expect(() => lambdaStream(lambdaConfig({ CONFIG_FILE: file }))).toThrow(/needs every event type on one stream, but aws.kinesis.streams names t, d, b/);
+    await dispose();
+    process.env.CONFIG_FILE = file;
+    try {
+      const before = await redis.hgetall(symbolKeys(SYM).tr5s);
+      const ev = kinesisEvent([[trade(51, '100.9', '1', 7300)]]);
+      const res = await handler(ev);
+      expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(ev.Records.map((r) => r.kinesis.sequenceNumber));
+      expect((await redis.hgetall(symbolKeys(SYM).tr5s)).count).toBe(before.count);
+    } finally {
+      delete process.env.CONFIG_FILE;
+      await dispose();
+    }
   });
 
   it('reports every record as failed when Redis is gone, so Lambda retries the batch', async () => {
