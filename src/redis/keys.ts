@@ -9,7 +9,11 @@ export const TTL_SECONDS = {
   tr: 300,
   feat: 120,
   staging: 600,
-  flag: 300,
+  /**
+   * Default lease of the re-anchor flag: its owner renews it while it works, so a killed owner frees the
+   * symbol (and the aggregator's ob writes) within one lease.
+   */
+  flag: 15,
   /** Per-minute trade stats: long enough for the REST volume check of closed klines. */
   minutes: 3 * 3600,
 } as const;
@@ -33,7 +37,7 @@ export interface SymbolKeys {
   tr1sNew: string;
   tr5sNew: string;
   featNew: string;
-  /** Re-anchor in progress flag (SET NX EX 300). */
+  /** Re-anchor in progress flag: a lease (SET NX PX lease, renewed by its owner while it works). */
   flag: string;
   /** Prefix of the full-depth snapshot string keys; one key per re-anchor attempt (see snapshotKey). */
   snapshotPrefix: string;

@@ -2,11 +2,13 @@
  * AtomicReanchor (SPEC.md "Atomic re-anchor"): replace a symbol's live state with a freshly fetched one so
  * that readers see the whole old state or the whole new state, never a gap.
  *
- *   a) SET reanchor:{SYM} <owner> NX EX 300 (else 'skipped')      d) one Lua script: check everything, RENAME
+ *   a) SET reanchor:{SYM} <owner> NX PX lease (else 'skipped')     d) one Lua script: check everything, RENAME
  *   b) caller's fetch() → new hashes + full-depth snapshot            staging → live, restore TTLs, XADD
  *   c) staging keys + snapshot, written only while the flag is ours     reanchor:done, release the flag
  *   e) any failure → owner-checked cleanup, retried with backoff while Redis is away; live keys untouched
  *   f) at most one attempt per symbol per minIntervalMs ('rate_limited')
+ * The flag is a lease: renewed (owner-checked) every lease/3 from a) until the attempt ends, so a dead owner
+ * blocks the aggregator's ob writes for one lease at most, while a slow fetch keeps it as long as it runs.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -62,8 +64,10 @@ export interface AtomicReanchorOptions {
   cluster?: boolean;
   /** At most one attempt per symbol per this many ms (default 10 000). */
   minIntervalMs?: number;
-  /** fetch() is aborted after this (default 60 000; must stay well below the 300 s flag TTL). */
+  /** fetch() is aborted after this (default 60 000); the flag is renewed meanwhile. */
   fetchTimeoutMs?: number;
+  /** Lease of the re-anchor flag, ms (default 15 000, at least 1 000); renewed every lease/3 while the attempt runs. */
+  leaseMs?: number;
   /** How long a failed attempt keeps retrying its cleanup while Redis is unreachable (default 60 000). */
   cleanupTimeoutMs?: number;
   logger?: LoggerLike;
@@ -84,6 +88,7 @@ export class AtomicReanchor {
   private readonly minIntervalMs: number;
   private readonly fetchTimeoutMs: number;
   private readonly cleanupTimeoutMs: number;
+  private readonly leaseMs: number;
   private readonly logger: LoggerLike;
   private readonly onOutcome?: AtomicReanchorOptions['onOutcome'];
   private readonly ownerPrefix: string;
@@ -106,6 +111,7 @@ export class AtomicReanchor {
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 60_000;
     this.cleanupTimeoutMs = opts.cleanupTimeoutMs ?? 60_000;
+    this.leaseMs = Math.max(1000, Math.round(opts.leaseMs ?? TTL_SECONDS.flag * 1000));
     this.logger = opts.logger ?? silentLogger;
     this.onOutcome = opts.onOutcome;
     this.ownerPrefix = (opts.ownerPrefix ?? `${hostname()}:${process.pid}`).replace(/\s/g, '_');
@@ -138,7 +144,7 @@ export class AtomicReanchor {
     const owner = `${this.ownerPrefix}:${attemptId}`;
     const snapKey = snapshotKey(keys, attemptId);
     try {
-      const got = await this.redis.set(keys.flag, owner, 'EX', TTL_SECONDS.flag, 'NX');
+      const got = await this.redis.set(keys.flag, owner, 'PX', this.leaseMs, 'NX');
       if (got !== 'OK') {
         const heldBy = await this.redis.get(keys.flag).catch(() => null);
         return this.finish({ status: 'skipped', symbol, heldBy }, started, log);
@@ -151,7 +157,8 @@ export class AtomicReanchor {
     }
     this.lastAttempt.set(symbol, t);
     this.s.active++;
-    this.logger.info({ ...log, owner }, 're-anchor started');
+    this.logger.info({ ...log, owner, lease_ms: this.leaseMs }, 're-anchor started');
+    const lease = this.holdLease(keys.flag, owner, log);
 
     let fetched = 0;
     try {
@@ -182,8 +189,44 @@ export class AtomicReanchor {
       const cleanedUp = await this.cleanup(keys, owner, snapKey, log);
       return this.finish({ status: 'failed', symbol, error, cleanedUp, totalMs: performance.now() - started }, started, log);
     } finally {
+      lease.stop();
       this.s.active--;
     }
+  }
+
+  /**
+   * Renew the flag every lease/3 until stop(). A lost flag (expired while Redis was away, or taken over) is
+   * logged once; the swap then refuses with 'not_owner' and the attempt fails and cleans up.
+   */
+  private holdLease(flag: string, owner: string, log: object): { stop(): void } {
+    let stopped = false;
+    let lost = false;
+    let inFlight = false;
+    const timer = setInterval(() => {
+      if (stopped || inFlight) return;
+      inFlight = true;
+      this.redis
+        .btcpipeRenew(flag, owner, this.leaseMs)
+        .then((r) => {
+          if (Number(r) !== 1 && !stopped && !lost) {
+            lost = true;
+            this.logger.warn({ ...log, owner }, 're-anchor flag lost before the swap (lease expired or taken over)');
+          }
+        })
+        .catch((err: unknown) => {
+          if (!stopped) this.logger.warn({ ...log, err: toRedisError(err, 'renew re-anchor lease').message }, 're-anchor lease not renewed');
+        })
+        .finally(() => {
+          inFlight = false;
+        });
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    return {
+      stop() {
+        stopped = true;
+        clearInterval(timer);
+      },
+    };
   }
 
   private async fetchWithTimeout(fetch: ReanchorFetch): Promise<ReanchorState> {

@@ -145,6 +145,15 @@ end
 return 'foreign'
 `;
 
+/**
+ * Lease renewal. KEYS: flag. ARGV: owner, leaseMs. Extends the flag only while it is still ours, so a
+ * renewal that reaches the server late never revives a flag another owner took over. Returns 1 or 0.
+ */
+export const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 /** KEYS: flag. ARGV: owner. Compare-and-delete. */
 export const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -162,6 +171,7 @@ export interface BtcpipeScripts {
   btcpipeSwap: ScriptCall<string>;
   btcpipeCleanup: ScriptCall<string>;
   btcpipeRelease: ScriptCall<number>;
+  btcpipeRenew: ScriptCall<number>;
 }
 
 export interface BtcpipeChainScripts {
@@ -181,6 +191,7 @@ export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
     redis.defineCommand('btcpipeSwap', { lua: SWAP_LUA });
     redis.defineCommand('btcpipeCleanup', { lua: CLEANUP_LUA });
     redis.defineCommand('btcpipeRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    redis.defineCommand('btcpipeRenew', { numberOfKeys: 1, lua: RENEW_LUA });
     registered.add(redis);
   }
   return redis as RedisClient & BtcpipeScripts;

@@ -142,6 +142,7 @@ export class RestIngestRuntime {
     const reanchor = new AtomicReanchor(this.redis, {
       cluster: config.redis.cluster_mode,
       minIntervalMs: config.scheduler.reanchor_min_interval_seconds * 1000,
+      leaseMs: config.scheduler.reanchor_lease_seconds * 1000,
       fetchTimeoutMs: Math.max(5_000, b.request_timeout_ms * 3),
       cleanupTimeoutMs: 30_000,
       logger,

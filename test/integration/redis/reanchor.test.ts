@@ -67,6 +67,25 @@ describe('AtomicReanchor', () => {
     expect(await redis.hgetall(k.feat)).toEqual({ keep: 'me' });
   });
 
+  it('holds the flag as a lease: renewed while a fetch outlasts it, so the swap still succeeds', async () => {
+    const s = uniqueSymbol();
+    const k = symbolKeys(s);
+    const ra = new AtomicReanchor(redis, { leaseMs: 1000 });
+    let maxPttl = 0;
+    const r = await ra.run(s, async () => {
+      const until = Date.now() + 3000; // three leases: only renewals keep the flag
+      while (Date.now() < until) {
+        maxPttl = Math.max(maxPttl, await redis.pttl(k.flag));
+        await sleep(50);
+      }
+      return generationState(3);
+    });
+    expect(r.status).toBe('ok');
+    expect(maxPttl).toBeGreaterThan(0);
+    expect(maxPttl).toBeLessThanOrEqual(1000);
+    expect(await redis.exists(k.flag)).toBe(0);
+  });
+
   it('skips a concurrent second re-anchor while the first holds the flag', async () => {
     const s = uniqueSymbol();
     const ra1 = new AtomicReanchor(redis, { ownerPrefix: 'one' });
