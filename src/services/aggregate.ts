@@ -122,8 +122,12 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     if (!pl) return;
     pl.markFeaturesDue();
     if (intake) {
-      // Empty polls at the tip move no batch through: tell the merge which streams are caught up.
-      for (const [name, c] of consumers) intake.setCaughtUp(name, c.stats().lag_seconds === 0);
+      // Empty polls at the tip move no batch through: tell the merge which streams are caught up. A stream
+      // whose consumer is failing holds nothing back (its events are late either way; the others go on).
+      for (const [name, c] of consumers) {
+        const st = c.stats();
+        intake.setCaughtUp(name, st.lag_seconds === 0 || st.status === 'error');
+      }
       intake.pump();
     }
     void pl
