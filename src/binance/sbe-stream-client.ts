@@ -6,7 +6,9 @@ import { fullJitterBackoff } from '../kinesis/backoff.js';
  * The SBE market-data WebSocket, kept alive: watchdog on silence, exponential backoff with full jitter,
  * Binance's 300-attempts-per-5-minutes limit, rotation through an overlapping second connection before
  * the venue's 24 h cut, `serverShutdown` handled at once, and a degraded state after too many failures.
- * It hands binary frames to `onFrame`; it does not decode (that is the caller's, so the codec stays pure).
+ * It hands binary frames to `onFrame` with the id of the connection they came on, and reports each
+ * connection's close to `onConnectionClose`, so the caller can merge overlapping connections in order;
+ * it does not decode (that is the caller's, so the codec stays pure).
  */
 
 export type SbeStreamType = 'trade' | 'bestBidAsk' | 'depth' | 'depth20';
@@ -17,7 +19,10 @@ export interface SbeStreamClientOptions {
   apiKey: string;
   symbols: string[];
   streamTypes: SbeStreamType[];
+  /** Frames of one connection arrive in the venue's order; during a rotation two connections overlap. */
   onFrame: (frame: Buffer, recvTsUs: number, connectionId: number) => void;
+  /** Called once per connection when it closes (after its last frame), however it ended. */
+  onConnectionClose?: (connectionId: number) => void;
   watchdogMs?: number;
   backoffBaseMs?: number;
   backoffCapMs?: number;
@@ -76,7 +81,8 @@ export function streamPath(symbols: string[], types: SbeStreamType[]): string {
 }
 
 export class SbeStreamClient extends EventEmitter {
-  private readonly o: Required<Omit<SbeStreamClientOptions, 'logger'>> & { logger?: StreamLogger };
+  private readonly o: Required<Omit<SbeStreamClientOptions, 'logger' | 'onConnectionClose'>> &
+    Pick<SbeStreamClientOptions, 'logger' | 'onConnectionClose'>;
   private primary?: Conn;
   private candidate?: Conn;
   private nextId = 1;
@@ -244,7 +250,14 @@ export class SbeStreamClient extends EventEmitter {
     ws.on('error', (err) => {
       this.o.logger?.warn({ connection: id, err: err.message }, 'SBE WebSocket error');
     });
-    ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString()));
+    ws.on('close', (code, reason) => {
+      try {
+        this.o.onConnectionClose?.(id);
+      } catch (err) {
+        this.o.logger?.error({ connection: id, err: String(err) }, 'connection close handler failed');
+      }
+      this.onClose(conn, code, reason.toString());
+    });
   }
 
   private onText(conn: Conn, text: string): void {
@@ -256,9 +269,17 @@ export class SbeStreamClient extends EventEmitter {
       this.o.logger?.warn({ connection: conn.id, text: text.slice(0, 200) }, 'unparseable text frame');
       return;
     }
-    const m = msg as { e?: string; result?: unknown; id?: unknown; code?: unknown; msg?: unknown; error?: unknown };
+    let m = msg as { e?: string; result?: unknown; id?: unknown; code?: unknown; msg?: unknown; error?: unknown; stream?: unknown; data?: unknown };
+    // A combined-stream connection may wrap events as {"stream": …, "data": {…}}, serverShutdown included.
+    if (m !== null && typeof m === 'object' && m.stream !== undefined && m.data !== null && typeof m.data === 'object') {
+      m = m.data as typeof m;
+    }
+    if (m === null || typeof m !== 'object') {
+      this.o.logger?.warn({ connection: conn.id, text: text.slice(0, 200) }, 'text frame is not a JSON object');
+      return;
+    }
     if (m.e === 'serverShutdown') {
-      this.o.logger?.warn({ connection: conn.id }, 'serverShutdown received; reconnecting now');
+      this.o.logger?.warn({ connection: conn.id, primary: conn === this.primary }, 'serverShutdown received; rotating now');
       this.emit('serverShutdown');
       if (conn === this.primary) this.rotate('serverShutdown');
       return;

@@ -2,11 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { decodeFrame, SbeDecodeError, TEMPLATE_BEST_BID_ASK, TEMPLATE_DEPTH_DIFF, TEMPLATE_DEPTH_SNAPSHOT, templateIdOf } from '../binance/sbe-decode.js';
 import type { SbeDecodeErrorCode } from '../binance/sbe-decode.js';
 import { streamKeyOf, type MarketEvent } from '../core/events.js';
-import { StreamSequenceMonitor, type SequencePosition, type SequenceStream } from '../core/stream-sequence.js';
+import { ConnectionSequencer, type MergedSequencePosition, type SequenceOutput, type SequenceStream } from '../core/stream-sequence.js';
 
 /**
- * The SBE ingestor's per-frame path, without sockets: decode → sequence check (rotation duplicates
- * dropped, gaps reported) → hand each event to the sink (the Kinesis producer) on its type's stream.
+ * The SBE ingestor's per-frame path, without sockets: decode → sequence merge across the connections of
+ * a rotation (duplicates dropped, frames of a connection running ahead held until the sequence reaches
+ * them, gaps reported) → hand each event to the sink (the Kinesis producer) on its type's stream.
  * A bad frame is counted and skipped; nothing thrown by a frame escapes into the WebSocket handler.
  */
 
@@ -49,6 +50,8 @@ export interface IngestPipelineOptions {
   decodeSampleEvery?: number;
   /** Gaps kept for /stats. Default 100. */
   recentGaps?: number;
+  /** Events one connection may hold ahead of the others per symbol and stream. Default 10,000. */
+  maxHeldPerConnection?: number;
 }
 
 export interface IngestPipelineStats {
@@ -65,6 +68,8 @@ export interface IngestPipelineStats {
   gaps: number;
   missing_ids: number;
   sink_errors: number;
+  /** Events of a connection running ahead, waiting for the sequence to reach them. */
+  held_events: number;
 }
 
 const FRAME_STREAM_OF: Record<MarketEvent['type'], FrameStream> = {
@@ -87,8 +92,8 @@ function streamOfTemplate(frame: Uint8Array): FrameStream {
   }
 }
 
-export class SbeIngestPipeline {
-  readonly sequence = new StreamSequenceMonitor();
+export class SbeIngestPipeline implements SequenceOutput {
+  readonly sequence: ConnectionSequencer;
   private readonly sink: IngestPipelineOptions['sink'];
   private readonly hooks: IngestPipelineHooks;
   private readonly streamNames: KinesisStreamNames;
@@ -108,6 +113,7 @@ export class SbeIngestPipeline {
   private gaps = 0;
   private missing = 0;
   private sinkErrors = 0;
+  private readonly sequenceOut: SequenceOutput;
 
   constructor(opts: IngestPipelineOptions) {
     const every = opts.decodeSampleEvery ?? 64;
@@ -119,10 +125,15 @@ export class SbeIngestPipeline {
     this.hooks = opts.hooks ?? {};
     this.streamNames = opts.streams;
     this.recentLimit = opts.recentGaps ?? 100;
+    this.sequence = new ConnectionSequencer({ maxHeld: opts.maxHeldPerConnection ?? 10_000 });
+    this.sequenceOut = this;
   }
 
-  /** One binary WebSocket frame. Never throws. */
-  onFrame(frame: Uint8Array, recvTsUs: number): void {
+  /**
+   * One binary WebSocket frame from connection `connectionId` (frames of one connection arrive in the
+   * venue's order; connections overlap during a rotation). Never throws.
+   */
+  onFrame(frame: Uint8Array, recvTsUs: number, connectionId = 0): void {
     // The last frame of each block is timed, so the first (cold, un-optimized) decode never is.
     const sampled = (this.frames++ & this.sampleMask) === this.sampleMask;
     let events: MarketEvent[];
@@ -145,7 +156,12 @@ export class SbeIngestPipeline {
     const stream = events.length > 0 ? FRAME_STREAM_OF[events[0].type] : streamOfTemplate(frame);
     this.byStream[stream]++;
     this.hooks.onMessage?.(stream);
-    for (const ev of events) this.route(ev);
+    for (const ev of events) this.sequence.accept(ev, connectionId, this.sequenceOut);
+  }
+
+  /** A connection closed: another takes over its place in each sequence; held events flush. Never throws. */
+  onConnectionClosed(connectionId: number): void {
+    this.sequence.closed(connectionId, this.sequenceOut);
   }
 
   private decodeFailed(err: unknown): void {
@@ -156,28 +172,8 @@ export class SbeIngestPipeline {
     this.hooks.onDecodeError?.(e);
   }
 
-  private route(ev: MarketEvent): void {
-    const verdict = this.sequence.check(ev);
-    if (verdict.kind === 'duplicate') {
-      this.duplicates++;
-      this.hooks.onDuplicate?.(ev.symbol, ev.type);
-      return;
-    }
-    if (verdict.kind === 'gap') {
-      const gap: SequenceGap = {
-        symbol: ev.symbol,
-        stream: ev.type,
-        expected: verdict.expected,
-        got: verdict.got,
-        missing: verdict.missing,
-        at: new Date().toISOString(),
-      };
-      this.gaps++;
-      this.missing += verdict.missing;
-      this.recent.push(gap);
-      if (this.recent.length > this.recentLimit) this.recent.shift();
-      this.hooks.onGap?.(gap);
-    }
+  /** SequenceOutput: the next event of the merged sequence. */
+  forward(ev: MarketEvent): void {
     try {
       this.sink(this.streamNames[streamKeyOf(ev.type)], ev);
       this.eventsOut++;
@@ -187,11 +183,27 @@ export class SbeIngestPipeline {
     }
   }
 
+  /** SequenceOutput: ids the venue skipped (or nobody delivered) before `got`. */
+  gap(symbol: string, stream: SequenceStream, expected: number, got: number): void {
+    const gap: SequenceGap = { symbol, stream, expected, got, missing: got - expected, at: new Date().toISOString() };
+    this.gaps++;
+    this.missing += gap.missing;
+    this.recent.push(gap);
+    if (this.recent.length > this.recentLimit) this.recent.shift();
+    this.hooks.onGap?.(gap);
+  }
+
+  /** SequenceOutput: already forwarded (the overlap of two connections, or a venue repeat). */
+  duplicate(ev: MarketEvent): void {
+    this.duplicates++;
+    this.hooks.onDuplicate?.(ev.symbol, ev.type);
+  }
+
   recentGaps(): SequenceGap[] {
     return [...this.recent];
   }
 
-  positions(): SequencePosition[] {
+  positions(): MergedSequencePosition[] {
     return this.sequence.positions();
   }
 
@@ -209,6 +221,7 @@ export class SbeIngestPipeline {
       gaps: this.gaps,
       missing_ids: this.missing,
       sink_errors: this.sinkErrors,
+      held_events: this.sequence.heldEvents(),
     };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `btcpipe ingest --mode sbe`: the hot path. Binance SBE WebSocket (SbeStreamClient) → decode + sequence
- * check (SbeIngestPipeline) → Kinesis, one stream per event type, partition key = symbol
+ * merge across rotating connections (SbeIngestPipeline) → Kinesis, one stream per event type, partition key = symbol
  * (KinesisProducer). Wiring only: every rule lives in the modules it composes.
  *
  *   const service = createSbeIngestService(config, logger);   // config.mode === 'sbe'
@@ -150,7 +150,8 @@ class SbeIngestService implements Service {
       apiKey,
       symbols: b.symbols,
       streamTypes: b.stream_types as SbeStreamType[],
-      onFrame: (frame, recvTsUs) => this.pipeline.onFrame(frame, recvTsUs),
+      onFrame: (frame, recvTsUs, connectionId) => this.pipeline.onFrame(frame, recvTsUs, connectionId),
+      onConnectionClose: (connectionId) => this.pipeline.onConnectionClosed(connectionId),
       watchdogMs: b.watchdog_timeout_seconds * 1000,
       backoffBaseMs: b.reconnect_interval_seconds * 1000,
       backoffCapMs: b.reconnect_max_interval_seconds * 1000,

@@ -163,4 +163,64 @@ describe('SbeStreamClient on a real socket', () => {
     await until(() => s.sockets.size === 0, 3_000);
     expect(c.status()).toBe('stopped');
   });
+
+  it.each([
+    ['plain', { e: 'serverShutdown', E: 1770123456789 }],
+    ['combined-stream', { stream: '!serverShutdown', data: { e: 'serverShutdown', E: 1770123456789 } }],
+  ])('rotates at once on a %s serverShutdown, before the venue closes the connection', async (_form, msg) => {
+    const s = await server({ everyMs: 5 });
+    cleanups.push(() => s.close());
+    const { c } = client(s.url, { rotationOverlapMs: 100 });
+    const rotated: Array<{ from?: number; to: number }> = [];
+    const replies: unknown[] = [];
+    c.on('rotated', (r: { from?: number; to: number }) => rotated.push(r));
+    c.on('reply', (r: unknown) => replies.push(r));
+    c.start();
+    await until(() => c.status() === 'connected');
+    const [first] = [...s.sockets];
+    first.send(JSON.stringify(msg));
+    await until(() => rotated.length === 1);
+    expect(rotated[0]).toEqual({ from: 1, to: 2 });
+    expect(replies).toEqual([]);
+    expect(c.stats().reconnect_count).toBe(0);
+  });
+
+  it('logs a text frame that is JSON but not an object instead of throwing', async () => {
+    const s = await server({ everyMs: 5 });
+    cleanups.push(() => s.close());
+    const warned: string[] = [];
+    const logger = { info: () => undefined, warn: (_o: object, m: string) => warned.push(m), error: () => undefined };
+    const { c, frames } = client(s.url, { logger });
+    c.start();
+    await until(() => c.status() === 'connected');
+    for (const ws of s.sockets) for (const t of ['null', '5', '"x"']) ws.send(t);
+    await until(() => warned.filter((m) => m === 'text frame is not a JSON object').length === 3);
+    const before = frames.length;
+    await until(() => frames.length > before + 3);
+    expect(c.stats().text_messages_total).toBe(3);
+  });
+
+  it('reports each connection\'s close once, after its last frame, with its id', async () => {
+    const s = await server({ everyMs: 2 });
+    cleanups.push(() => s.close());
+    const events: Array<['frame' | 'close', number]> = [];
+    const { c } = client(s.url, {
+      maxConnectionAgeMs: 200,
+      rotationOverlapMs: 50,
+      onFrame: (_f, _ts, id) => events.push(['frame', id]),
+      onConnectionClose: (id) => events.push(['close', id]),
+    });
+    c.start();
+    await until(() => events.filter(([k]) => k === 'close').length >= 2);
+    await c.stop();
+    const closes = events.filter(([k]) => k === 'close').map(([, id]) => id);
+    expect(new Set(closes).size).toBe(closes.length);
+    for (const id of closes) {
+      const closedAt = events.findIndex(([k, i]) => k === 'close' && i === id);
+      expect(events.slice(closedAt + 1).some(([k, i]) => k === 'frame' && i === id)).toBe(false);
+    }
+    // stop() closed the rest: every connection that delivered was reported closed.
+    const delivered = new Set(events.filter(([k]) => k === 'frame').map(([, id]) => id));
+    for (const id of delivered) expect(closes).toContain(id);
+  });
 });

@@ -49,12 +49,47 @@ describe('SbeIngestPipeline', () => {
   });
 });
 
+describe('SbeIngestPipeline across a rotation (two connections)', () => {
+  const tradeIds = (out: Array<[string, MarketEvent]>): number[] => out.flatMap(([, e]) => (e.type === 'trade' ? [e.trade_id] : []));
+  const diffRanges = (out: Array<[string, MarketEvent]>): Array<[number, number]> =>
+    out.flatMap(([, e]) => (e.type === 'depth' ? [[e.first_update_id, e.final_update_id] as [number, number]] : []));
+
+  it('keeps the old connection\'s in-flight trades 98-99 when the new connection already delivered 100', () => {
+    const out: Array<[string, MarketEvent]> = [];
+    const p = new SbeIngestPipeline({ streams: STREAMS, sink: (s, e) => out.push([s, e]) });
+    const OLD = 1;
+    const NEW = 2;
+    for (const id of [95, 96, 97]) p.onFrame(trade(id), 1, OLD);
+    p.onFrame(trade(100), 2, NEW); // the new connection runs a few ms ahead
+    p.onFrame(trade(101), 2, NEW);
+    for (const id of [98, 99, 100, 101, 102]) p.onFrame(trade(id), 3, OLD);
+    p.onFrame(trade(102), 4, NEW);
+    p.onFrame(trade(103), 4, NEW);
+    expect(tradeIds(out)).toEqual([95, 96, 97, 98, 99, 100, 101, 102, 103]);
+    expect(p.stats()).toMatchObject({ gaps: 0, missing_ids: 0, duplicates_dropped: 3 });
+  });
+
+  it('makes no depth gap of its own when the new connection is ahead of the old one', () => {
+    const out: Array<[string, MarketEvent]> = [];
+    const p = new SbeIngestPipeline({ streams: STREAMS, sink: (s, e) => out.push([s, e]) });
+    p.onFrame(diff(1, 10), 1, 1);
+    p.onFrame(diff(11, 20), 1, 1);
+    p.onFrame(diff(31, 40), 2, 2);
+    p.onFrame(diff(21, 30), 3, 1);
+    p.onFrame(diff(31, 40), 3, 1);
+    p.onFrame(diff(41, 50), 4, 2);
+    expect(diffRanges(out)).toEqual([[1, 10], [11, 20], [21, 30], [31, 40], [41, 50]]);
+    expect(p.stats()).toMatchObject({ gaps: 0, missing_ids: 0 });
+    expect(p.recentGaps()).toEqual([]);
+  });
+});
+
 describe('buildSbeHealth', () => {
   const base: SbeHealthInput = {
     service: 'svc',
     ws: { status: 'connected', connected: true, last_message_age_ms: 10, messages_per_second: 5, messages_total: 1, text_messages_total: 0, reconnect_count: 0, rotations: 0, consecutive_failures: 0, degraded: false, connection_attempts_5m: 1, current_connection_age_s: 1 },
     producer: { status: 'healthy', success_rate: 1, avg_latency_ms: 12, buffer_size: 3, buffer_bytes: 1, in_flight_calls: 0, calls: 1, records_sent: 1, events_sent: 1, failed_records: 0, retries: 0, throttled: 0, dropped: 0, rejected_oversize: 0, batch_size: {}, last_error: null, last_success_at: null },
-    decoder: { messages_decoded: 9, decode_errors: 1, decode_errors_by_code: {}, last_decode_error: null, avg_decode_time_us: 0.8, decode_samples: 1, messages_by_stream: { trade: 0, bestBidAsk: 0, depth: 0, depth20: 0 }, events_out: 0, duplicates_dropped: 0, gaps: 0, missing_ids: 0, sink_errors: 0 },
+    decoder: { messages_decoded: 9, decode_errors: 1, decode_errors_by_code: {}, last_decode_error: null, avg_decode_time_us: 0.8, decode_samples: 1, messages_by_stream: { trade: 0, bestBidAsk: 0, depth: 0, depth20: 0 }, events_out: 0, duplicates_dropped: 0, gaps: 0, missing_ids: 0, sink_errors: 0, held_events: 0 },
     watchdogMs: 1000,
     maxBufferEvents: 100,
   };
