@@ -143,9 +143,10 @@ async function inProcessFeed(rate: number, ingestConfig: (wsUrl: string, restUrl
 async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchResult> {
   const seconds = opts.quick ? 5 : 15;
   const warmupMs = opts.quick ? 2000 : 3000;
-  const streams = { trade: 'e2e-trade', bestbidask: 'e2e-bestbidask', depth: 'e2e-depth' };
+  // The default layout: one stream carries every event type (one producer queue, one poller).
+  const streams = { trade: 'e2e-events', bestbidask: 'e2e-events', depth: 'e2e-events' };
   const [kinesis, redisServer] = await Promise.all([
-    startEmbeddedKinesis({ streams: [streams.trade, streams.bestbidask, streams.depth] }),
+    startEmbeddedKinesis({ streams: ['e2e-events'] }),
     startEmbeddedRedis(),
   ]);
   const logger = createLogger({ service: 'bench-e2e', level: 'error' });
