@@ -12,7 +12,7 @@
  */
 
 export interface WeightBudgetOptions {
-  /** Weight allowed per window (Binance REQUEST_WEIGHT; 1200 by default in our config). */
+  /** Weight allowed per window (Binance REQUEST_WEIGHT, read from exchangeInfo; see setLimit). */
   limit: number;
   /** Window length; 60 000 for Binance (tests and the simulator may use shorter windows). */
   windowMs?: number;
@@ -53,7 +53,7 @@ export interface WeightBudgetSnapshot {
 }
 
 export class WeightBudget {
-  readonly limit: number;
+  private currentLimit: number;
   readonly windowMs: number;
   private readonly margin: number;
   private readonly slowdownFactor: number;
@@ -68,14 +68,20 @@ export class WeightBudget {
   private slowUntil = 0;
 
   constructor(opts: WeightBudgetOptions) {
-    if (!Number.isInteger(opts.limit) || opts.limit <= 0) {
-      throw new RangeError(`weight limit must be a positive integer, got ${opts.limit}`);
-    }
-    this.limit = opts.limit;
+    this.currentLimit = checkLimit(opts.limit);
     this.windowMs = opts.windowMs ?? 60_000;
     this.margin = opts.rollMarginMs ?? Math.min(500, Math.floor(this.windowMs / 20));
     this.slowdownFactor = opts.slowdownFactor ?? 0.5;
     this.slowdownMs = opts.slowdownMs ?? this.windowMs;
+  }
+
+  get limit(): number {
+    return this.currentLimit;
+  }
+
+  /** Adopt a new limit (e.g. the venue's, read from exchangeInfo); weight already used stays counted. */
+  setLimit(limit: number): void {
+    this.currentLimit = checkLimit(limit);
   }
 
   /** The limit in force at `now` (lowered for a while after a 429). */
@@ -164,6 +170,11 @@ export class WeightBudget {
       this.windowStart = start;
     }
   }
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`weight limit must be a positive integer, got ${limit}`);
+  return limit;
 }
 
 /** Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)). */

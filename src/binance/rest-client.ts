@@ -4,14 +4,16 @@ import {
   aggTradeResponseSchema,
   binanceErrorSchema,
   depthResponseSchema,
+  exchangeInfoRateLimitsSchema,
   klineResponseSchema,
+  requestWeightPerMinute,
   tradeResponseSchema,
   type DepthResponse,
   type RestAggTrade,
   type RestKline,
   type RestTrade,
 } from './rest-types.js';
-import { DEFAULT_WEIGHT_LIMIT_PER_MINUTE, requestWeight } from './rest-weights.js';
+import { FALLBACK_WEIGHT_LIMIT_PER_MINUTE, requestWeight } from './rest-weights.js';
 import { WeightBudget, fullJitterDelay, parseRetryAfterMs, type WeightTicket } from './rest-budget.js';
 import {
   BinanceHttpError,
@@ -56,8 +58,17 @@ export interface BinanceRestClientOptions {
   baseUrl?: string;
   /** Sent as X-MBX-APIKEY; never logged, never in errors or stats. */
   apiKey?: string;
-  /** Weight budget per window (Binance: per minute). Default 1200. */
+  /**
+   * Cap on the weight budget per window. With `limitFromExchangeInfo` the budget is the venue's published
+   * REQUEST_WEIGHT per minute, at most this cap; without it (or until the venue's limit is known, or when it
+   * cannot be read) the budget is this cap, default 1,200.
+   */
   rateLimitRequestsPerMinute?: number;
+  /**
+   * Read the budget from `/api/v3/exchangeInfo` (rateLimits, REQUEST_WEIGHT per 1 MINUTE; weight 20)
+   * before the first call, and again hourly; a failed read is retried a minute later. Default false.
+   */
+  limitFromExchangeInfo?: boolean;
   /** Budget window; 60 000 against Binance. Shorter only for tests / the simulator. */
   weightWindowMs?: number;
   /** Per-attempt timeout (connect + headers + body). Default 10 000. */
@@ -88,6 +99,12 @@ export interface RestClientStats {
   last_call_latency_ms: number | null;
   rate_limit_remaining: number;
   rate_limit_limit: number;
+  /** Where rate_limit_limit comes from: the venue's exchangeInfo (capped by config), or config / fallback. */
+  rate_limit_source: 'exchangeInfo' | 'config';
+  /** REQUEST_WEIGHT per minute the venue published, when read. */
+  rate_limit_venue: number | null;
+  /** Why the last read of the venue's limit failed (null when it did not). */
+  rate_limit_read_error: string | null;
   rate_limit_effective: number;
   used_weight: number;
   /** Share of failed calls among the last 100. */
@@ -100,6 +117,9 @@ export interface RestClientStats {
 }
 
 const ERROR_WINDOW = 100;
+const EXCHANGE_INFO = '/api/v3/exchangeInfo';
+const LIMIT_REFRESH_MS = 3_600_000;
+const LIMIT_RETRY_MS = 60_000;
 const USED_WEIGHT_HEADER = 'x-mbx-used-weight-1m';
 
 function sleep(ms: number): Promise<void> {
@@ -135,12 +155,21 @@ export class BinanceRestClient {
   private callsTotal = 0;
   private errorsTotal = 0;
   private readonly callsByEndpoint = new Map<string, number>();
+  private readonly limitCap: number | undefined;
+  private readonly limitFromExchangeInfo: boolean;
+  private limitSource: 'exchangeInfo' | 'config' = 'config';
+  private venueLimit: number | null = null;
+  private limitReadError: string | null = null;
+  private nextLimitReadMs = 0;
+  private limitRead: Promise<void> | undefined;
 
   constructor(opts: BinanceRestClientOptions = {}) {
     this.baseUrl = (opts.baseUrl ?? DEFAULT_REST_BASE_URL).replace(/\/+$/, '');
     this.#apiKey = opts.apiKey || undefined;
+    this.limitCap = opts.rateLimitRequestsPerMinute;
+    this.limitFromExchangeInfo = opts.limitFromExchangeInfo ?? false;
     this.budget = new WeightBudget({
-      limit: opts.rateLimitRequestsPerMinute ?? DEFAULT_WEIGHT_LIMIT_PER_MINUTE,
+      limit: opts.rateLimitRequestsPerMinute ?? FALLBACK_WEIGHT_LIMIT_PER_MINUTE,
       windowMs: opts.weightWindowMs ?? 60_000,
     });
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -214,6 +243,9 @@ export class BinanceRestClient {
       last_call_latency_ms: this.lastLatencyMs,
       rate_limit_remaining: b.remaining,
       rate_limit_limit: b.limit,
+      rate_limit_source: this.limitSource,
+      rate_limit_venue: this.venueLimit,
+      rate_limit_read_error: this.limitReadError,
       rate_limit_effective: b.effectiveLimit,
       used_weight: b.used,
       error_rate: errorRate,
@@ -229,11 +261,42 @@ export class BinanceRestClient {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
+  /** Read the venue's REQUEST_WEIGHT limit from exchangeInfo now (callers need not: calls do it when due). */
+  async refreshRateLimit(symbol?: string): Promise<void> {
+    this.limitRead ??= this.readRateLimit(symbol).finally(() => {
+      this.limitRead = undefined;
+    });
+    await this.limitRead;
+  }
+
+  private async readRateLimit(symbol: string | undefined): Promise<void> {
+    try {
+      const info = await this.get(EXCHANGE_INFO, { symbol }, exchangeInfoRateLimitsSchema, 0);
+      const venue = requestWeightPerMinute(info);
+      if (venue === undefined) {
+        throw new BinanceResponseError(EXCHANGE_INFO, 'rateLimits has no REQUEST_WEIGHT limit per 1 MINUTE');
+      }
+      this.venueLimit = venue;
+      this.budget.setLimit(Math.min(venue, this.limitCap ?? venue));
+      this.limitSource = 'exchangeInfo';
+      this.limitReadError = null;
+      this.nextLimitReadMs = this.now() + LIMIT_REFRESH_MS;
+    } catch (err) {
+      // Keep budgeting with the limit in force (the cap, or the conservative fallback) and try again later.
+      this.limitReadError = err instanceof Error ? err.message : String(err);
+      this.nextLimitReadMs = this.now() + LIMIT_RETRY_MS;
+    }
+  }
+
   private async get<S extends z.ZodTypeAny>(
     endpoint: string,
     params: Record<string, string | undefined>,
     schema: S,
+    maxRetries = this.maxRetries,
   ): Promise<z.infer<S>> {
+    if (this.limitFromExchangeInfo && endpoint !== EXCHANGE_INFO && this.now() >= this.nextLimitReadMs) {
+      await this.refreshRateLimit(params.symbol);
+    }
     const weight = requestWeight(endpoint, params);
     if (weight > this.budget.limit) throw new WeightBudgetError(endpoint, weight, this.budget.limit);
     const query = new URLSearchParams();
@@ -263,7 +326,7 @@ export class BinanceRestClient {
         const done = this.now();
         this.budget.complete(ticket, done);
         this.record(endpoint, 0, done - started, weight, false);
-        if (attempt >= this.maxRetries) {
+        if (attempt >= maxRetries) {
           throw new BinanceNetworkError(endpoint, describeNetworkError(err), attempt + 1);
         }
         await sleep(fullJitterDelay(attempt, this.backoffBaseMs, this.backoffCapMs, this.random));
@@ -287,13 +350,13 @@ export class BinanceRestClient {
         const retryAfterMs = parseRetryAfterMs(headerValue(resHeaders, 'retry-after'), done, fallback);
         if (status === 418) this.budget.onBanned(retryAfterMs, done);
         else this.budget.onRateLimited(retryAfterMs, done);
-        if (attempt >= this.maxRetries) {
+        if (attempt >= maxRetries) {
           throw new RateLimitedError(endpoint, status === 418 ? 'banned' : 'rate_limited', retryAfterMs, done + retryAfterMs);
         }
         continue; // admit() waits out Retry-After (or throws when it is too long)
       }
       if (status >= 500) {
-        if (attempt >= this.maxRetries) throw new BinanceServerError(endpoint, status, attempt + 1);
+        if (attempt >= maxRetries) throw new BinanceServerError(endpoint, status, attempt + 1);
         await sleep(fullJitterDelay(attempt, this.backoffBaseMs, this.backoffCapMs, this.random));
         continue;
       }

@@ -57,6 +57,29 @@ export const klineResponseSchema = z.tuple([
 ]);
 export type RestKline = z.infer<typeof klineResponseSchema>;
 
+/** The part of `/api/v3/exchangeInfo` the client reads: the venue's published rate limits. */
+export const exchangeInfoRateLimitsSchema = z
+  .object({
+    rateLimits: z.array(
+      z
+        .object({
+          rateLimitType: z.string(),
+          interval: z.string(),
+          intervalNum: z.number().int().positive(),
+          limit: z.number().int().positive(),
+        })
+        .passthrough(),
+    ),
+  })
+  .passthrough();
+export type ExchangeInfoRateLimits = z.infer<typeof exchangeInfoRateLimitsSchema>;
+
+/** REQUEST_WEIGHT per 1 MINUTE from exchangeInfo.rateLimits, or undefined when the venue publishes none. */
+export function requestWeightPerMinute(info: ExchangeInfoRateLimits): number | undefined {
+  const r = info.rateLimits.find((l) => l.rateLimitType === 'REQUEST_WEIGHT' && l.interval === 'MINUTE' && l.intervalNum === 1);
+  return r?.limit;
+}
+
 export const binanceErrorSchema = z.object({ code: z.number().int(), msg: z.string() });
 export type BinanceErrorBody = z.infer<typeof binanceErrorSchema>;
 

@@ -3,7 +3,13 @@
  * (see shared/binance/PROTOCOL.md §5). The simulator charges them; the client budgets with them.
  */
 
-export const DEFAULT_WEIGHT_LIMIT_PER_MINUTE = 1200;
+/** Binance's REQUEST_WEIGHT per minute (what the simulator publishes in exchangeInfo by default). */
+export const DEFAULT_WEIGHT_LIMIT_PER_MINUTE = 6000;
+/**
+ * What a client budgets with until it has read the venue's limit from exchangeInfo.rateLimits (and if it
+ * cannot): the venue's historical limit, low enough never to provoke a 429 on its own.
+ */
+export const FALLBACK_WEIGHT_LIMIT_PER_MINUTE = 1200;
 
 /** Weight of `/api/v3/depth` by its `limit` parameter (default 100). */
 export function depthWeight(limit: number): number {

@@ -64,6 +64,16 @@ export interface EngineOptions {
   targetOrdersPerSide?: number;
   /** Fair-price volatility in ticks per √second. */
   volatilityTicks?: number;
+  /**
+   * A book deeper than Binance's 5,000-level snapshot (~8,000 levels per side), so diffs outside a
+   * snapshot occur. Costs memory and CPU, hence off by default.
+   */
+  deepBook?: boolean;
+  /**
+   * Share of actions that are book updates no level shows (an update id with no visible change), so
+   * some depth diffs carry [U..u] and no levels, as Binance sends. Default 0.
+   */
+  emptyUpdateProbability?: number;
   firstUpdateId?: number;
   firstTradeId?: number;
   firstAggId?: number;
@@ -93,6 +103,8 @@ export class MarketEngine {
   private readonly volatility: number;
   private readonly maxOrderLots: number;
   private readonly maxTakerLots: number;
+  private readonly farOffsetMean: number;
+  private readonly emptyUpdateP: number;
 
   private fair: number;
   private nowUs: number;
@@ -119,8 +131,13 @@ export class MarketEngine {
     this.meanGapUs = 1e6 / opts.ratePerSec;
     this.depthIntervalUs = opts.depthIntervalUs ?? defaultDepthIntervalUs(opts.ratePerSec);
     this.depth20IntervalUs = opts.depth20IntervalUs ?? 100_000;
-    this.maxLevels = opts.maxLevelsPerSide ?? 2000;
-    this.targetOrders = opts.targetOrdersPerSide ?? 1500;
+    this.maxLevels = opts.maxLevelsPerSide ?? (opts.deepBook ? 12_000 : 2000);
+    this.targetOrders = opts.targetOrdersPerSide ?? (opts.deepBook ? 40_000 : 1500);
+    this.farOffsetMean = opts.deepBook ? 4000 : 600;
+    this.emptyUpdateP = opts.emptyUpdateProbability ?? 0;
+    if (!(this.emptyUpdateP >= 0 && this.emptyUpdateP < 1)) {
+      throw new RangeError(`emptyUpdateProbability must be in [0, 1), got ${opts.emptyUpdateProbability}`);
+    }
     this.volatility = opts.volatilityTicks ?? 30;
     this.maxOrderLots = Math.max(10, 10 ** opts.spec.lotDecimals / 2);
     this.maxTakerLots = Math.max(5, 10 ** opts.spec.lotDecimals / 10);
@@ -225,13 +242,18 @@ export class MarketEngine {
 
   private seedBook(): void {
     for (let i = 0; i < this.targetOrders; i++) {
-      this.book.rest(BID, this.fair - 1 - this.offset(), this.orderSize());
+      this.book.rest(BID, this.bidPrice(), this.orderSize());
       this.book.rest(ASK, this.fair + this.offset(), this.orderSize());
     }
   }
 
   private offset(): number {
-    return this.rng.chance(0.5) ? this.rng.geometric(3) : this.rng.geometric(600);
+    return this.rng.chance(0.5) ? this.rng.geometric(3) : this.rng.geometric(this.farOffsetMean);
+  }
+
+  /** A resting bid below the fair price, never below one tick (a deep book can reach that far down). */
+  private bidPrice(): number {
+    return Math.max(1, this.fair - 1 - this.offset());
   }
 
   /** Log-uniform sizes: many small orders, a few large ones. */
@@ -247,6 +269,10 @@ export class MarketEngine {
     const t = Math.floor(timeUs);
     this.actionTimeUs = t;
     this.drift();
+    if (this.emptyUpdateP > 0 && this.rng.chance(this.emptyUpdateP)) {
+      this.invisibleUpdate();
+      return;
+    }
     const side: Side = this.rng.chance(0.5) ? BID : ASK;
     const u = this.rng.next();
     if (u < 0.1) {
@@ -255,7 +281,7 @@ export class MarketEngine {
       const orders = this.book.orderCount(side);
       const pAdd = orders < 10 ? 1 : this.targetOrders / (this.targetOrders + orders);
       if (this.rng.chance(pAdd)) {
-        const price = side === BID ? this.fair - 1 - this.offset() : this.fair + this.offset();
+        const price = side === BID ? this.bidPrice() : this.fair + this.offset();
         this.limit(side, price, this.orderSize(), t);
       } else {
         this.book.cancel(side, this.rng.next());
@@ -321,6 +347,21 @@ export class MarketEngine {
       this.out.push({ kind: 'trade', timeUs, trades: fills });
     }
     return left;
+  }
+
+  /**
+   * An update id whose change no level shows: recorded in the truth as the best level set to its own
+   * quantity (a no-op on replay) and left out of the pending diff.
+   */
+  private invisibleUpdate(): void {
+    const side: Side = this.book.best(BID) !== undefined ? BID : ASK;
+    const price = this.book.best(side);
+    if (price === undefined) return;
+    this.updateId += 1;
+    this.bookHistory.record(this.updateId, side, price, this.book.qtyAt(side, price), this.actionTimeUs, () => [
+      this.book.flatten(BID),
+      this.book.flatten(ASK),
+    ]);
   }
 
   private onBookChange(side: Side, price: number, total: number): void {

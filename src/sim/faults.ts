@@ -15,13 +15,40 @@ const streams = z
   .optional();
 const probability = z.number().min(0, 'probability must be ≥ 0').max(1, 'probability must be ≤ 1');
 const probabilityFault = z.object({ streams, probability }).strict();
+const CONNECTION_SELECTORS = ['oldest', 'newest', 'all'] as const;
+export type ConnectionSelector = (typeof CONNECTION_SELECTORS)[number];
+const connection = z.enum(CONNECTION_SELECTORS, {
+  errorMap: () => ({ message: `connection must be one of ${CONNECTION_SELECTORS.join(', ')}` }),
+});
+export const SHUTDOWN_FORMS = ['plain', 'combined'] as const;
+export type ShutdownForm = (typeof SHUTDOWN_FORMS)[number];
 
 export const faultSpecSchema = z
   .object({
     drop: probabilityFault.optional(),
     duplicate: probabilityFault.optional(),
     delayMs: z
-      .object({ ms: z.number().int().min(1).max(600_000), streams, probability: probability.default(1) })
+      .object({
+        ms: z.number().int().min(1).max(600_000),
+        streams,
+        probability: probability.default(1),
+        connection: connection.default('all'),
+      })
+      .strict()
+      .optional(),
+    /** One-shot: serverShutdown now on the matching connections, which close closeAfterMs later. */
+    rotate: z
+      .object({
+        connection: connection.default('oldest'),
+        form: z
+          .enum(SHUTDOWN_FORMS, { errorMap: () => ({ message: `form must be one of ${SHUTDOWN_FORMS.join(', ')}` }) })
+          .optional(),
+        closeAfterMs: z.number().int().min(0).max(60_000).default(1000),
+      })
+      .strict()
+      .optional(),
+    snapshotBehind: z
+      .object({ updates: z.number().int().min(1).max(1_000_000), forSeconds: z.number().positive().max(86_400).optional() })
       .strict()
       .optional(),
     disconnect: z.object({ everySeconds: z.number().positive().max(86_400) }).strict().optional(),
@@ -29,10 +56,12 @@ export const faultSpecSchema = z
     malformed: probabilityFault.optional(),
     rest: z
       .object({
-        status: z.union([z.literal(429), z.literal(418), z.literal(500)], {
-          errorMap: () => ({ message: 'status must be 429, 418 or 500' }),
+        status: z.union([z.literal(429), z.literal(418), z.literal(500), z.literal(503)], {
+          errorMap: () => ({ message: 'status must be 429, 418, 500 or 503' }),
         }),
         forSeconds: z.number().positive().max(86_400),
+        /** 5xx only: "html" answers a non-JSON gateway page, as a proxy in front of the venue does. */
+        body: z.enum(['json', 'html'], { errorMap: () => ({ message: 'body must be json or html' }) }).default('json'),
       })
       .strict()
       .optional(),
@@ -43,6 +72,8 @@ export const faultSpecSchema = z
   .refine((s) => Object.keys(s).some((k) => k !== 'seed'), { message: 'the spec names no fault' });
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
+export type RotateFault = NonNullable<FaultSpec['rotate']>;
+export type RestFaultStatus = NonNullable<FaultSpec['rest']>['status'];
 
 export class FaultSpecError extends Error {
   override readonly name = 'FaultSpecError';
@@ -67,7 +98,9 @@ export interface FaultLogEntry {
   atMs: number;
   connectionId: number;
   stream: string;
-  kind: 'drop' | 'duplicate' | 'delay' | 'malformed' | 'overflow';
+  kind: 'drop' | 'duplicate' | 'delay' | 'malformed' | 'overflow' | 'rotate' | 'shutdown';
+  /** rotate / shutdown: the serverShutdown form sent. */
+  form?: ShutdownForm;
   /** Depth diffs: the [U..u] range the affected frame covered. */
   firstUpdateId?: number;
   lastUpdateId?: number;
@@ -87,6 +120,8 @@ export class FaultInjector {
   private rng: Rng;
   private restUntilMs = 0;
   private stallUntilMs = 0;
+  private behindUntilMs = Infinity;
+  private pendingRotate: RotateFault | undefined;
   private readonly log: FaultLogEntry[] = [];
 
   constructor(
@@ -99,34 +134,66 @@ export class FaultInjector {
   /** Merge a validated spec into the active faults (each named fault replaces its previous setting). */
   set(spec: FaultSpec, nowMs: number): void {
     if (spec.seed !== undefined) this.rng = new Rng(spec.seed);
-    this.spec = { ...this.spec, ...spec };
+    const { rotate, ...lasting } = spec;
+    this.spec = { ...this.spec, ...lasting };
+    if (rotate) this.pendingRotate = rotate;
     if (spec.rest) this.restUntilMs = nowMs + spec.rest.forSeconds * 1000;
     if (spec.stall) this.stallUntilMs = nowMs + spec.stall.ms;
+    if (spec.snapshotBehind) {
+      const f = spec.snapshotBehind.forSeconds;
+      this.behindUntilMs = f === undefined ? Infinity : nowMs + f * 1000;
+    }
   }
 
   clear(): void {
     this.spec = {};
     this.restUntilMs = 0;
     this.stallUntilMs = 0;
+    this.behindUntilMs = Infinity;
+    this.pendingRotate = undefined;
+  }
+
+  /** The rotation asked for by the last set(), once (rotate is an action, not a lasting fault). */
+  takeRotate(): RotateFault | undefined {
+    const r = this.pendingRotate;
+    this.pendingRotate = undefined;
+    return r;
   }
 
   active(nowMs: number): FaultSpec {
     const out: FaultSpec = { ...this.spec };
     if (out.rest && nowMs >= this.restUntilMs) delete out.rest;
     if (out.stall && nowMs >= this.stallUntilMs) delete out.stall;
+    if (out.snapshotBehind && nowMs >= this.behindUntilMs) delete out.snapshotBehind;
     return out;
   }
 
-  /** The fate of one frame on one connection. Draws are made only for faults that apply. */
-  fate(type: StreamType): FrameFate {
+  /** Which connections a delayMs fault holds back (all when none is set). */
+  get delaySelector(): ConnectionSelector {
+    return this.spec.delayMs?.connection ?? 'all';
+  }
+
+  /**
+   * The fate of one frame on one connection. Draws are made only for faults that apply; `delayable` is
+   * false for a connection the delayMs selector does not pick.
+   */
+  fate(type: StreamType, delayable = true): FrameFate {
     const s = this.spec;
     if (applies(s.malformed, type) && this.rng.chance(s.malformed!.probability)) {
       return { kind: 'malformed', corruption: this.rng.chance(0.5) ? 'truncated' : 'unknown_template' };
     }
     if (applies(s.drop, type) && this.rng.chance(s.drop!.probability)) return { kind: 'drop' };
     if (applies(s.duplicate, type) && this.rng.chance(s.duplicate!.probability)) return { kind: 'duplicate' };
-    if (applies(s.delayMs, type) && this.rng.chance(s.delayMs!.probability)) return { kind: 'delay', ms: s.delayMs!.ms };
+    if (delayable && applies(s.delayMs, type) && this.rng.chance(s.delayMs!.probability)) {
+      return { kind: 'delay', ms: s.delayMs!.ms };
+    }
     return SEND;
+  }
+
+  /** How many updates /api/v3/depth answers behind the stream now (0 = current). */
+  snapshotBehind(nowMs: number): number {
+    const b = this.spec.snapshotBehind;
+    return b && nowMs < this.behindUntilMs ? b.updates : 0;
   }
 
   /** Whether any per-frame fault is active (lets the hot path skip fate()). */
@@ -140,10 +207,10 @@ export class FaultInjector {
   }
 
   /** The injected REST answer status in force, if any. */
-  restFault(nowMs: number): { status: 429 | 418 | 500; retryAfterSec: number } | undefined {
+  restFault(nowMs: number): { status: RestFaultStatus; body: 'json' | 'html'; retryAfterSec: number } | undefined {
     const r = this.spec.rest;
     if (!r || nowMs >= this.restUntilMs) return undefined;
-    return { status: r.status, retryAfterSec: Math.max(1, Math.ceil((this.restUntilMs - nowMs) / 1000)) };
+    return { status: r.status, body: r.body, retryAfterSec: Math.max(1, Math.ceil((this.restUntilMs - nowMs) / 1000)) };
   }
 
   get disconnectEverySeconds(): number | undefined {

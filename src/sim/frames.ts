@@ -1,4 +1,4 @@
-/** Engine events → SBE stream frames (bare messages, exponent -8 like live BTCUSDT). */
+/** Engine events → SBE stream frames (bare messages at each instrument's exponents). */
 import {
   encodeBestBidAskFrame,
   encodeDepthDiffFrame,
@@ -7,7 +7,7 @@ import {
 } from '../binance/sbe-encode.js';
 import type { EngineEvent } from './engine.js';
 import type { StreamType } from './faults.js';
-import { fixedDecimal, WIRE_EXPONENT, type SymbolSpec } from './symbols.js';
+import { fixedDecimal, type SymbolSpec } from './symbols.js';
 
 /** What a frame covered, for gap bookkeeping in the fault log. */
 export interface FrameMeta {
@@ -57,7 +57,7 @@ export class FrameEncoder {
 
   encode(ev: EngineEvent): Uint8Array {
     const symbol = this.spec.symbol;
-    const exps = { priceExponent: WIRE_EXPONENT, qtyExponent: WIRE_EXPONENT };
+    const exps = { priceExponent: this.spec.priceExponent, qtyExponent: this.spec.qtyExponent };
     switch (ev.kind) {
       case 'trade':
         return encodeTradesFrame({

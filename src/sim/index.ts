@@ -17,9 +17,15 @@
  *
  * Ports default to 0 (free ports picked by the kernel); the CLI defaults to 8090 / 9443. Streams are
  * `<symbol lowercase>@trade|@bestBidAsk|@depth|@depth20`. Prices/quantities use the instrument's tick and
- * lot (BTCUSDT 0.01 / 0.00001), exponent -8 on the wire, 8-decimal strings in REST JSON.
+ * lot (BTCUSDT 0.01 / 0.00001, exponents -8 on the wire; DOGEUSDT and ETHBTC use other ticks and exponents),
+ * 8-decimal strings in REST JSON.
+ *
+ * `rough: true` turns on every way the real venue is harsher than a kind simulator (each seeded, each also
+ * settable on its own): several symbols, @depth every 20 ms, a book deeper than a 5,000-level snapshot,
+ * empty depth diffs, bestBidAsk culling, REST snapshots behind the stream, and serverShutdown at random
+ * times in both forms. Faults stay per /sim/faults.
  */
-import { SymbolError, symbolSpec } from './symbols.js';
+import { ROUGH_SYMBOLS, SymbolError, symbolSpec } from './symbols.js';
 import { FaultInjector, parseFaultSpec, type FaultSpec } from './faults.js';
 import type { MarketEngine } from './engine.js';
 import { DEFAULT_RATE } from './engine.js';
@@ -43,10 +49,25 @@ export interface SimulatorOptions {
   seed?: number;
   /** Order-flow actions per second per symbol; default 50 (tens of trades/s). Load tests: 50,000+. */
   rate?: number;
-  /** Depth-diff interval (default 100 ms, shorter at rates above 1,000/s). */
+  /**
+   * Depth-diff interval. Default 100 ms (shorter at rates above 1,000/s), which keeps test suites that
+   * run many simulators light; the venue sends every 20 ms, as `rough` and the `btcpipe sim` CLI do.
+   */
   depthIntervalMs?: number;
-  /** @depth20 snapshot interval (default 100 ms). */
+  /** @depth20 snapshot interval (default 100 ms; 50 ms under `rough`, as the venue). */
   depth20IntervalMs?: number;
+  /** Every venue roughness below at once (defaults noted per option); explicit options still win. */
+  rough?: boolean;
+  /** A book deeper than a 5,000-level snapshot per side (rough: on). Costs memory and CPU. */
+  deepBook?: boolean;
+  /** Share of order-flow actions that are updates no level shows, so some diffs are empty (rough: 0.05). */
+  emptyUpdateProbability?: number;
+  /** Probability that a superseded bestBidAsk in one market tick is culled (rough: 0.5). */
+  cullBestBidAsk?: number;
+  /** Mean seconds (after 1 s) before each connection gets a random serverShutdown (rough: 30). */
+  randomShutdownMeanSeconds?: number;
+  /** Share of /api/v3/depth answers that lag the stream by 1..maxUpdates updates (rough: 0.3, 200). */
+  snapshotLag?: { probability: number; maxUpdates: number };
   /** Market timer period (default 10 ms; 2 ms above 5,000 actions/s). */
   tickMs?: number;
   /** Accepted WebSocket API keys; unset → any non-empty key is accepted. */
@@ -58,7 +79,7 @@ export interface SimulatorOptions {
   /** Per-connection send buffer bound; default 8 MiB. */
   maxBufferedBytes?: number;
   maxClientMessagesPerSec?: number;
-  /** REQUEST_WEIGHT per minute per IP; default 1200. */
+  /** REQUEST_WEIGHT per minute per IP, published in exchangeInfo; default 6,000 (Binance's). */
   weightLimitPerMinute?: number;
   /** 418 ban length after sending during a 429 window; default 120 s. */
   banSeconds?: number;
@@ -91,6 +112,13 @@ function positive(name: string, v: number | undefined, fallback: number): number
   return x;
 }
 
+function unitInterval(name: string, v: number, open = false): number {
+  if (!Number.isFinite(v) || v < 0 || (open ? v >= 1 : v > 1)) {
+    throw new SimulatorConfigError(`${name} must be in [0, 1${open ? ')' : ']'}, got ${v}`);
+  }
+  return v;
+}
+
 function port(name: string, v: number | undefined): number {
   const p = v ?? 0;
   if (!Number.isInteger(p) || p < 0 || p > 65535) throw new SimulatorConfigError(`${name} must be 0-65535, got ${v}`);
@@ -99,7 +127,8 @@ function port(name: string, v: number | undefined): number {
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1';
-  const symbols = [...new Set(opts.symbols?.length ? opts.symbols : ['BTCUSDT'])];
+  const rough = opts.rough === true;
+  const symbols = [...new Set(opts.symbols?.length ? opts.symbols : rough ? ROUGH_SYMBOLS : ['BTCUSDT'])];
   for (const s of symbols) {
     try {
       symbolSpec(s);
@@ -113,6 +142,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const rate = positive('rate', opts.rate, DEFAULT_RATE);
   const restPort = port('restPort', opts.restPort);
   const wsPort = port('wsPort', opts.wsPort);
+  const emptyUpdateProbability = unitInterval('emptyUpdateProbability', opts.emptyUpdateProbability ?? (rough ? 0.05 : 0), true);
+  const cullBestBidAsk = unitInterval('cullBestBidAsk', opts.cullBestBidAsk ?? (rough ? 0.5 : 0));
+  const shutdownMean = opts.randomShutdownMeanSeconds ?? (rough ? 30 : undefined);
+  const lag = opts.snapshotLag ?? (rough ? { probability: 0.3, maxUpdates: 200 } : undefined);
+  if (lag) {
+    unitInterval('snapshotLag.probability', lag.probability);
+    if (!Number.isSafeInteger(lag.maxUpdates) || lag.maxUpdates < 1) {
+      throw new SimulatorConfigError(`snapshotLag.maxUpdates must be a positive integer, got ${lag.maxUpdates}`);
+    }
+  }
 
   const stats = new SimStats();
   const faults = new FaultInjector(seed);
@@ -128,6 +167,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       maxClientMessagesPerSec: positive('maxClientMessagesPerSec', opts.maxClientMessagesPerSec, 5),
       maxStreamsPerConnection: 1024,
       symbols,
+      randomShutdown:
+        shutdownMean === undefined
+          ? undefined
+          : { meanMs: positive('randomShutdownMeanSeconds', shutdownMean, 30) * 1000, seed },
     },
     stats,
     faults,
@@ -137,10 +180,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       symbols,
       seed,
       ratePerSec: rate,
-      depthIntervalMs: opts.depthIntervalMs,
-      depth20IntervalMs: opts.depth20IntervalMs,
+      depthIntervalMs: opts.depthIntervalMs ?? (rough ? 20 : undefined),
+      depth20IntervalMs: opts.depth20IntervalMs ?? (rough ? 50 : undefined),
       tickMs: opts.tickMs,
       history: opts.history,
+      deepBook: opts.deepBook ?? rough,
+      emptyUpdateProbability,
+      cullBestBidAsk,
+      onCulled: (stream) => {
+        stats.stream(stream).culled += 1;
+      },
     },
     (frame) => wsServer.publish(frame),
   );
@@ -151,6 +200,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       weightLimitPerMinute: positive('weightLimitPerMinute', opts.weightLimitPerMinute, DEFAULT_WEIGHT_LIMIT_PER_MINUTE),
       banSeconds: positive('banSeconds', opts.banSeconds, 120),
       marketStartMs: Date.now(),
+      snapshotLag: lag ? { ...lag, seed } : undefined,
     },
     market,
     stats,

@@ -4,6 +4,7 @@
  */
 import { MarketEngine, type EngineEvent, type EngineOptions } from './engine.js';
 import { frameMeta, type FrameMeta } from './frames.js';
+import { Rng } from './rng.js';
 import { WireEncoder } from './wire.js';
 import { symbolSpec } from './symbols.js';
 
@@ -30,6 +31,15 @@ export interface SimMarketOptions {
   history?: EngineOptions['history'];
   /** Wall clock in µs (tests may pass a virtual one). */
   clockUs?: () => number;
+  deepBook?: boolean;
+  emptyUpdateProbability?: number;
+  /**
+   * bestBidAsk auto-culling: a bestBidAsk event with a newer one for the same symbol in the same market
+   * tick is dropped with this probability (the newest is always sent). Default 0.
+   */
+  cullBestBidAsk?: number;
+  /** Called once per culled bestBidAsk event, with its stream name. */
+  onCulled?: (stream: string) => void;
 }
 
 export function wallClockUs(): number {
@@ -43,12 +53,18 @@ export class SimMarket {
   private readonly streamNames = new Map<string, Record<EngineEvent['kind'], string>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly clockUs: () => number;
+  private readonly cullP: number;
+  private readonly cullRng: Rng;
 
   constructor(
     private readonly opts: SimMarketOptions,
     private readonly sink: FrameSink,
   ) {
     this.clockUs = opts.clockUs ?? wallClockUs;
+    this.cullP = opts.cullBestBidAsk ?? 0;
+    if (!(this.cullP >= 0 && this.cullP <= 1)) throw new RangeError(`cullBestBidAsk must be in [0, 1], got ${opts.cullBestBidAsk}`);
+    // Its own stream of draws, so culling never shifts the market's random sequence.
+    this.cullRng = new Rng(opts.seed ^ 0xc011);
     const startTimeUs = this.clockUs();
     for (const symbol of opts.symbols) {
       const spec = symbolSpec(symbol);
@@ -62,6 +78,8 @@ export class SimMarket {
           depthIntervalUs: opts.depthIntervalMs !== undefined ? opts.depthIntervalMs * 1000 : undefined,
           depth20IntervalUs: opts.depth20IntervalMs !== undefined ? opts.depth20IntervalMs * 1000 : undefined,
           history: opts.history,
+          deepBook: opts.deepBook,
+          emptyUpdateProbability: opts.emptyUpdateProbability,
         }),
       );
       this.encoders.set(symbol, new WireEncoder(spec));
@@ -110,7 +128,13 @@ export class SimMarket {
         this.skippedMs += (now - to) / 1000;
         engine.skipTo(now);
       }
-      for (const event of events) {
+      const culled = this.cullP > 0 ? this.cullMask(events) : undefined;
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i];
+        if (culled?.[i]) {
+          this.opts.onCulled?.(names.bestBidAsk);
+          continue;
+        }
         let cached: Uint8Array | undefined;
         this.sink({
           stream: names[event.kind],
@@ -120,5 +144,20 @@ export class SimMarket {
         });
       }
     }
+  }
+
+  /**
+   * Which bestBidAsk events of one tick's batch are culled: only those with a newer one behind them, so
+   * the latest top of book always goes out and update ids skip, as on the venue under load.
+   */
+  private cullMask(events: EngineEvent[]): boolean[] | undefined {
+    let mask: boolean[] | undefined;
+    let newerSeen = false;
+    for (let i = events.length - 1; i >= 0; i--) {
+      if (events[i].kind !== 'bestBidAsk') continue;
+      if (newerSeen && this.cullRng.chance(this.cullP)) (mask ??= [])[i] = true;
+      newerSeen = true;
+    }
+    return mask;
   }
 }

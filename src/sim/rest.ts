@@ -13,6 +13,7 @@ import type { TruthTrade } from './history.js';
 import { computeKlines, isKlineInterval } from './klines.js';
 import type { SimMarket } from './market.js';
 import { WeightLimiter } from './rate-limit.js';
+import { Rng } from './rng.js';
 import type { SimStats } from './stats.js';
 import { SymbolFormat } from './symbols.js';
 
@@ -22,6 +23,11 @@ export interface SimRestOptions {
   weightLimitPerMinute: number;
   banSeconds: number;
   marketStartMs: number;
+  /**
+   * Seeded snapshot lag: this share of /api/v3/depth answers is a book 1..maxUpdates updates older than
+   * the stream (a venue cache behind its feed). Off when unset.
+   */
+  snapshotLag?: { probability: number; maxUpdates: number; seed: number };
 }
 
 class ApiError extends Error {
@@ -42,13 +48,18 @@ const invalidValue = (name: string) =>
   new ApiError(400, BinanceErrorCode.INVALID_PARAMETER, `Data sent for parameter '${name}' is not valid.`);
 const LOOKUP_INTERVAL_TOO_BIG = -1127;
 
-/** Body of an HTTP answer: JSON, or nothing (404 like Binance's edge). */
-type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+/** Body of an HTTP answer: JSON, a non-JSON page (a gateway's), or nothing (404 like Binance's edge). */
+type Answer = { status: number; body?: unknown; page?: string; headers?: Record<string, string> };
+
+const GATEWAY_PAGE = (status: number): string =>
+  `<html>\r\n<head><title>${status} ${status === 503 ? 'Service Temporarily Unavailable' : 'Internal Server Error'}</title></head>\r\n` +
+  `<body>\r\n<center><h1>${status} ${status === 503 ? 'Service Temporarily Unavailable' : 'Internal Server Error'}</h1></center>\r\n</body>\r\n</html>\r\n`;
 
 export class SimRestServer {
   private readonly http: Server;
   private readonly limiter: WeightLimiter;
   private readonly formats = new Map<string, SymbolFormat>();
+  private readonly lagRng: Rng | undefined;
 
   constructor(
     private readonly opts: SimRestOptions,
@@ -59,6 +70,7 @@ export class SimRestServer {
   ) {
     this.limiter = new WeightLimiter({ limitPerMinute: opts.weightLimitPerMinute, banSeconds: opts.banSeconds });
     for (const [symbol, engine] of market.engines) this.formats.set(symbol, new SymbolFormat(engine.spec));
+    this.lagRng = opts.snapshotLag ? new Rng(opts.snapshotLag.seed ^ 0x1a6) : undefined;
     this.http = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.write(res, { status: 500, body: { code: BinanceErrorCode.UNKNOWN, msg: errorText(err) } });
@@ -95,7 +107,10 @@ export class SimRestServer {
   private write(res: ServerResponse, a: Answer): void {
     const headers: Record<string, string> = { ...a.headers };
     let payload = '';
-    if (a.body !== undefined) {
+    if (a.page !== undefined) {
+      payload = a.page;
+      headers['content-type'] = 'text/html';
+    } else if (a.body !== undefined) {
       payload = JSON.stringify(a.body);
       headers['content-type'] = 'application/json;charset=UTF-8';
     }
@@ -115,9 +130,13 @@ export class SimRestServer {
     const fault = this.faults.restFault(now);
     if (fault) {
       this.stats.rest.faulted[fault.status] = (this.stats.rest.faulted[fault.status] ?? 0) + 1;
+      if (fault.status === 429 || fault.status === 418) {
+        return this.limitAnswer(fault.status, fault.retryAfterSec, 0, now + fault.retryAfterSec * 1000);
+      }
+      if (fault.body === 'html') return { status: fault.status, page: GATEWAY_PAGE(fault.status) };
       return fault.status === 500
         ? { status: 500, body: { code: BinanceErrorCode.UNKNOWN, msg: 'An unknown error occured while processing the request.' } }
-        : this.limitAnswer(fault.status, fault.retryAfterSec, 0, now + fault.retryAfterSec * 1000);
+        : { status: 503, body: { code: BinanceErrorCode.UNKNOWN, msg: 'Service unavailable.' } };
     }
     const verdict = this.limiter.charge(client, weight, now);
     if (verdict.status !== 200) {
@@ -219,12 +238,27 @@ export class SimRestServer {
   depth(q: URLSearchParams): unknown {
     const [engine, f] = this.engineFor(q);
     const limit = Math.min(intParam(q, 'limit', 1, Infinity) ?? 100, 5000);
-    const book = engine.currentBook(limit);
+    const behind = this.snapshotBehind();
+    if (behind > 0) this.stats.rest.snapshotsBehind += 1;
+    // A lagging answer is the true book of an older update id (the oldest retained one at worst).
+    const book =
+      behind > 0
+        ? (engine.bookAt(Math.max(engine.oldestTruthId, engine.lastUpdateId - behind), limit) ?? engine.currentBook(limit))
+        : engine.currentBook(limit);
     return {
       lastUpdateId: book.lastUpdateId,
       bids: book.bids.map(([p, n]) => [f.price(p), f.qty(n)]),
       asks: book.asks.map(([p, n]) => [f.price(p), f.qty(n)]),
     };
+  }
+
+  /** Updates this depth answer lags the stream by: the snapshotBehind fault, else the seeded lag. */
+  private snapshotBehind(): number {
+    const fault = this.faults.snapshotBehind(Date.now());
+    if (fault > 0) return fault;
+    const lag = this.opts.snapshotLag;
+    if (!lag || !this.lagRng) return 0;
+    return this.lagRng.chance(lag.probability) ? this.lagRng.range(1, lag.maxUpdates) : 0;
   }
 
   recentTrades(q: URLSearchParams, unit: number): RestTrade[] {

@@ -17,6 +17,8 @@ export interface StreamCounters {
   stalled: number;
   /** Frames dropped because a slow consumer's buffer was full (not a fault; never OOM). */
   overflowed: number;
+  /** bestBidAsk events culled because a newer one for the symbol was already due (venue behaviour). */
+  culled: number;
 }
 
 export type CloseReason =
@@ -25,6 +27,7 @@ export type CloseReason =
   | 'pong_timeout'
   | 'fault_disconnect'
   | 'message_rate'
+  | 'server_shutdown'
   | 'server_stop';
 
 export interface SimStatsSnapshot {
@@ -37,11 +40,13 @@ export interface SimStatsSnapshot {
     faulted: Record<string, number>;
     rateLimited429: number;
     banned418: number;
+    /** /api/v3/depth answers that were a book older than the stream (fault or seeded lag). */
+    snapshotsBehind: number;
   };
 }
 
 export function emptyCounters(): StreamCounters {
-  return { generated: 0, sent: 0, dropped: 0, duplicated: 0, delayed: 0, malformed: 0, stalled: 0, overflowed: 0 };
+  return { generated: 0, sent: 0, dropped: 0, duplicated: 0, delayed: 0, malformed: 0, stalled: 0, overflowed: 0, culled: 0 };
 }
 
 export class SimStats {
@@ -50,7 +55,7 @@ export class SimStats {
   private open = 0;
   private total = 0;
   private readonly closed: Partial<Record<CloseReason, number>> = {};
-  readonly rest = { requests: 0, faulted: {} as Record<string, number>, rateLimited429: 0, banned418: 0 };
+  readonly rest = { requests: 0, faulted: {} as Record<string, number>, rateLimited429: 0, banned418: 0, snapshotsBehind: 0 };
 
   /** Counters of one stream (e.g. "btcusdt@depth"), created on first use. */
   stream(name: string): StreamCounters {

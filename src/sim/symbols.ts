@@ -1,6 +1,7 @@
 /**
  * Instrument definitions of the simulated venue. Internally prices are integer ticks and quantities integer
- * lots; outward they become Binance's fixed 8-decimal strings and, on the SBE wire, mantissas at exponent -8.
+ * lots; outward they become Binance's fixed 8-decimal strings and, on the SBE wire, mantissas at the
+ * instrument's own price and quantity exponents (-8 for BTCUSDT as live; others differ, as on the venue).
  */
 
 export interface SymbolSpec {
@@ -15,9 +16,12 @@ export interface SymbolSpec {
   minPriceTicks: number;
   maxPriceTicks: number;
   initialPriceTicks: number;
+  /** SBE wire exponents; -priceExponent ≥ tickDecimals and -qtyExponent ≥ lotDecimals. */
+  priceExponent: number;
+  qtyExponent: number;
 }
 
-/** Exponent of every price and quantity mantissa on the SBE wire (as live BTCUSDT). */
+/** Default exponent of price and quantity mantissas on the SBE wire (as live BTCUSDT). */
 export const WIRE_EXPONENT = -8;
 /** Binance renders REST prices and quantities with 8 decimals. */
 export const REST_DECIMALS = 8;
@@ -31,6 +35,8 @@ const KNOWN: Record<string, Omit<SymbolSpec, 'symbol'>> = {
     minPriceTicks: 60_000_00,
     maxPriceTicks: 100_000_00,
     initialPriceTicks: 85_000_00,
+    priceExponent: WIRE_EXPONENT,
+    qtyExponent: WIRE_EXPONENT,
   },
   ETHUSDT: {
     baseAsset: 'ETH',
@@ -40,8 +46,37 @@ const KNOWN: Record<string, Omit<SymbolSpec, 'symbol'>> = {
     minPriceTicks: 1_500_00,
     maxPriceTicks: 6_000_00,
     initialPriceTicks: 3_000_00,
+    priceExponent: WIRE_EXPONENT,
+    qtyExponent: WIRE_EXPONENT,
+  },
+  // Whole-coin lots and a 5-decimal tick: quantity exponent 0, price exponent -5.
+  DOGEUSDT: {
+    baseAsset: 'DOGE',
+    quoteAsset: 'USDT',
+    tickDecimals: 5,
+    lotDecimals: 0,
+    minPriceTicks: 10_000,
+    maxPriceTicks: 90_000,
+    initialPriceTicks: 35_000,
+    priceExponent: -5,
+    qtyExponent: 0,
+  },
+  // A BTC-quoted pair: 6-decimal tick at exponent -6, 4-decimal lot at the venue's usual -8.
+  ETHBTC: {
+    baseAsset: 'ETH',
+    quoteAsset: 'BTC',
+    tickDecimals: 6,
+    lotDecimals: 4,
+    minPriceTicks: 20_000,
+    maxPriceTicks: 90_000,
+    initialPriceTicks: 35_000,
+    priceExponent: -6,
+    qtyExponent: WIRE_EXPONENT,
   },
 };
+
+/** Symbols of different tick sizes and exponents that the rough profile serves by default. */
+export const ROUGH_SYMBOLS: readonly string[] = ['BTCUSDT', 'DOGEUSDT', 'ETHBTC'];
 
 const QUOTES = ['USDT', 'USDC', 'FDUSD', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY'];
 
@@ -67,6 +102,8 @@ export function symbolSpec(symbol: string): SymbolSpec {
     minPriceTicks: 50_00,
     maxPriceTicks: 200_00,
     initialPriceTicks: 100_00,
+    priceExponent: WIRE_EXPONENT,
+    qtyExponent: WIRE_EXPONENT,
   };
 }
 
@@ -76,7 +113,8 @@ export function fixedDecimal(n: number, decimals: number, width = REST_DECIMALS)
   const pad = s.length <= decimals ? '0'.repeat(decimals - s.length + 1) + s : s;
   const int = pad.slice(0, pad.length - decimals);
   const frac = pad.slice(pad.length - decimals);
-  return `${int}.${frac}${'0'.repeat(width - decimals)}`;
+  // Whole lots rendered at width 0 have no decimal point at all.
+  return width === 0 ? int : `${int}.${frac}${'0'.repeat(width - decimals)}`;
 }
 
 /** Same as fixedDecimal for values beyond 2^53 (quote volumes). */

@@ -4,7 +4,7 @@
  * that encoder (a unit test checks it); it exists only because the venue must produce 50k+ frames/s.
  */
 import type { EngineEvent } from './engine.js';
-import { WIRE_EXPONENT, type SymbolSpec } from './symbols.js';
+import type { SymbolSpec } from './symbols.js';
 
 const HEADER = 8;
 const SCHEMA_ID = 1;
@@ -17,11 +17,15 @@ export class WireEncoder {
   private readonly sym: Uint8Array;
   private readonly priceScale: number;
   private readonly qtyScale: number;
+  private readonly priceExp: number;
+  private readonly qtyExp: number;
 
   constructor(spec: SymbolSpec) {
     this.sym = new TextEncoder().encode(spec.symbol);
-    this.priceScale = 10 ** (-WIRE_EXPONENT - spec.tickDecimals);
-    this.qtyScale = 10 ** (-WIRE_EXPONENT - spec.lotDecimals);
+    this.priceScale = 10 ** (-spec.priceExponent - spec.tickDecimals);
+    this.qtyScale = 10 ** (-spec.qtyExponent - spec.lotDecimals);
+    this.priceExp = spec.priceExponent;
+    this.qtyExp = spec.qtyExponent;
   }
 
   encode(ev: EngineEvent): Uint8Array {
@@ -87,7 +91,7 @@ export class WireEncoder {
   }
 
   private writer(size: number, blockLength: number, templateId: number): Writer {
-    const w = new Writer(size, this.sym);
+    const w = new Writer(size, this.sym, this.priceExp, this.qtyExp);
     w.u16(blockLength);
     w.u16(templateId);
     w.u16(SCHEMA_ID);
@@ -104,6 +108,8 @@ class Writer {
   constructor(
     size: number,
     private readonly sym: Uint8Array,
+    private readonly priceExp: number,
+    private readonly qtyExp: number,
   ) {
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
@@ -133,8 +139,8 @@ class Writer {
   }
 
   exps(): void {
-    this.view.setInt8(this.pos, WIRE_EXPONENT);
-    this.view.setInt8(this.pos + 1, WIRE_EXPONENT);
+    this.view.setInt8(this.pos, this.priceExp);
+    this.view.setInt8(this.pos + 1, this.qtyExp);
     this.pos += 2;
   }
 

@@ -3,13 +3,24 @@
  * X-MBX-APIKEY handshake check, live SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS/SET_PROPERTY/GET_PROPERTY,
  * bare SBE binary frames, server pings with a pong deadline, a maximum connection lifetime announced by
  * a `serverShutdown` text frame, and a bounded send buffer per connection (drop and count, never OOM).
- * Faults (drop, duplicate, delay, malformed, stall, disconnect) are applied per connection here.
+ * Faults (drop, duplicate, delay, malformed, stall, disconnect, rotate) are applied per connection here,
+ * and so are seeded serverShutdowns at random times (plain, or wrapped as a combined-stream event).
+ * A connection never reorders its own frames: a delayed frame holds back everything queued after it.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { corruptFrame, STREAM_TYPES, type FaultInjector, type StreamType } from './faults.js';
+import {
+  corruptFrame,
+  STREAM_TYPES,
+  type ConnectionSelector,
+  type FaultInjector,
+  type ShutdownForm,
+  type StreamType,
+} from './faults.js';
+import { HoldQueue } from './hold.js';
 import type { MarketFrame } from './market.js';
+import { Rng } from './rng.js';
 import type { CloseReason, SimStats, StreamCounters } from './stats.js';
 
 export interface SbeWsOptions {
@@ -26,6 +37,23 @@ export interface SbeWsOptions {
   maxClientMessagesPerSec: number;
   maxStreamsPerConnection: number;
   symbols: readonly string[];
+  /**
+   * Seeded serverShutdowns at random times: each connection gets one after 1 s plus an exponential wait of
+   * this mean, then closes a second later. Off when unset.
+   */
+  randomShutdown?: { meanMs: number; seed: number };
+}
+
+/** How long a connection keeps streaming after a random serverShutdown before the venue closes it. */
+const SHUTDOWN_GRACE_MS = 1000;
+/** The longest a shutting-down connection waits for its held (delayed) frames before it closes anyway. */
+const MAX_DRAIN_MS = 30_000;
+
+/** A frame waiting in a connection's send path: SBE binary with its stream, or a JSON text frame. */
+interface QueuedFrame {
+  data: Uint8Array | string;
+  counters?: StreamCounters;
+  f?: MarketFrame;
 }
 
 const TYPE_BY_LOWER = new Map<string, StreamType>(STREAM_TYPES.map((t) => [t.toLowerCase(), t]));
@@ -40,9 +68,16 @@ interface Connection {
   combined: boolean;
   lastPongMs: number;
   lifetime: NodeJS.Timeout;
-  queue: Array<{ data: Uint8Array; counters: StreamCounters; stream: string }>;
+  /** Frames held during a stall. */
+  queue: QueuedFrame[];
   queuedBytes: number;
-  delayedBytes: number;
+  /** Frames held back by a delay, in order; nothing is sent around them. */
+  hold: HoldQueue<QueuedFrame>;
+  holdTimer: NodeJS.Timeout | undefined;
+  holdTimerAtMs: number;
+  shuttingDown: boolean;
+  shutdownTimer: NodeJS.Timeout | undefined;
+  randomShutdownTimer: NodeJS.Timeout | undefined;
   msgWindowMs: number;
   msgCount: number;
   closeReason?: CloseReason;
@@ -71,8 +106,8 @@ export class SbeWebSocketServer {
   private disconnectTimer: NodeJS.Timeout | undefined;
   private disconnectEvery: number | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
-  private readonly delayTimers = new Set<NodeJS.Timeout>();
   private readonly corkedConns: Connection[] = [];
+  private readonly shutdownRng: Rng | undefined;
 
   constructor(
     private readonly opts: SbeWsOptions,
@@ -80,6 +115,7 @@ export class SbeWebSocketServer {
     private readonly faults: FaultInjector,
   ) {
     this.symbolsLower = new Set(opts.symbols.map((s) => s.toLowerCase()));
+    this.shutdownRng = opts.randomShutdown ? new Rng(opts.randomShutdown.seed ^ 0x5d07) : undefined;
     this.http = createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required');
     });
@@ -109,15 +145,16 @@ export class SbeWebSocketServer {
     const subs = this.subscribers.get(f.stream);
     if (!subs || subs.size === 0) return;
     const faulted = this.faults.framesFaulted;
+    const delayOnly = faulted ? pick(subs, this.faults.delaySelector) : undefined;
     for (const conn of subs) {
       if (!faulted) {
-        this.send(conn, f.frame(), counters, f);
+        this.deliver(conn, f.frame(), counters, f);
         continue;
       }
-      const fate = this.faults.fate(f.meta.type);
+      const fate = this.faults.fate(f.meta.type, delayOnly === undefined || delayOnly === conn);
       switch (fate.kind) {
         case 'send':
-          this.send(conn, f.frame(), counters, f);
+          this.deliver(conn, f.frame(), counters, f);
           break;
         case 'drop':
           counters.dropped += 1;
@@ -126,35 +163,64 @@ export class SbeWebSocketServer {
         case 'duplicate':
           counters.duplicated += 1;
           this.logFault(conn, f, 'duplicate');
-          this.send(conn, f.frame(), counters, f);
-          this.send(conn, f.frame(), counters, f);
+          this.deliver(conn, f.frame(), counters, f);
+          this.deliver(conn, f.frame(), counters, f);
           break;
         case 'malformed':
           counters.malformed += 1;
           this.logFault(conn, f, 'malformed');
-          this.send(conn, corruptFrame(f.frame(), fate.corruption), counters, f);
+          this.deliver(conn, corruptFrame(f.frame(), fate.corruption), counters, f);
           break;
         case 'delay': {
           const data = f.frame();
-          // Held frames count against the same per-connection bound as the socket buffer.
-          if (conn.delayedBytes + data.length > this.opts.maxBufferedBytes) {
-            counters.overflowed += 1;
-            this.logFault(conn, f, 'overflow');
-            break;
-          }
+          if (!this.hold(conn, { data, counters, f }, data.length, Date.now() + fate.ms)) break;
           counters.delayed += 1;
           this.logFault(conn, f, 'delay');
-          conn.delayedBytes += data.length;
-          const t = setTimeout(() => {
-            this.delayTimers.delete(t);
-            conn.delayedBytes -= data.length;
-            this.send(conn, data, counters, f);
-          }, fate.ms);
-          this.delayTimers.add(t);
           break;
         }
       }
     }
+  }
+
+  /** Send now, or behind the frames this connection is holding back (never around them). */
+  private deliver(conn: Connection, data: Uint8Array | string, counters?: StreamCounters, f?: MarketFrame): void {
+    if (conn.hold.length > 0) {
+      this.hold(conn, { data, counters, f }, typeof data === 'string' ? data.length : data.length, Date.now());
+      return;
+    }
+    this.transmit(conn, { data, counters, f });
+  }
+
+  /** Queue a frame in the connection's in-order hold; false (and counted) when the hold is full. */
+  private hold(conn: Connection, item: QueuedFrame, bytes: number, releaseAtMs: number): boolean {
+    if (conn.closed) return false;
+    // Held frames count against the same per-connection bound as the socket buffer.
+    if (typeof item.data !== 'string' && conn.hold.bytes + bytes > this.opts.maxBufferedBytes) {
+      if (item.counters && item.f) {
+        item.counters.overflowed += 1;
+        this.logFault(conn, item.f, 'overflow');
+      }
+      return false;
+    }
+    conn.hold.push(item, bytes, releaseAtMs);
+    this.armHold(conn);
+    return true;
+  }
+
+  private armHold(conn: Connection): void {
+    const next = conn.hold.nextReleaseMs();
+    if (next === undefined || conn.closed) return;
+    if (conn.holdTimer && conn.holdTimerAtMs <= next) return;
+    if (conn.holdTimer) clearTimeout(conn.holdTimer);
+    conn.holdTimerAtMs = next;
+    conn.holdTimer = setTimeout(() => this.releaseHeld(conn), Math.max(0, next - Date.now()));
+  }
+
+  private releaseHeld(conn: Connection): void {
+    conn.holdTimer = undefined;
+    if (conn.closed) return;
+    for (const item of conn.hold.takeDue(Date.now())) this.transmit(conn, item);
+    this.armHold(conn);
   }
 
   /** Re-arm the timers of connection-level faults after the fault spec changed. */
@@ -177,14 +243,49 @@ export class SbeWebSocketServer {
     } else {
       this.flushStalled();
     }
+    const rotate = this.faults.takeRotate();
+    if (rotate) {
+      const open = [...this.conns].filter((c) => !c.shuttingDown);
+      const targets = rotate.connection === 'all' ? open : [pick(open, rotate.connection)].filter((c) => c !== undefined);
+      for (const c of targets) this.shutdown(c, rotate.form ?? (c.combined ? 'combined' : 'plain'), 'rotate', rotate.closeAfterMs);
+    }
+  }
+
+  /**
+   * serverShutdown now (in order with the frames already queued), keep streaming for `closeAfterMs`, then
+   * close once the frames held back for this connection have gone out.
+   */
+  private shutdown(conn: Connection, form: ShutdownForm, cause: 'rotate' | 'shutdown' | 'lifetime', closeAfterMs: number): void {
+    if (conn.closed || conn.shuttingDown) return;
+    conn.shuttingDown = true;
+    conn.closeReason ??= cause === 'lifetime' ? 'lifetime' : 'server_shutdown';
+    const event = { e: 'serverShutdown', E: Date.now() };
+    this.deliver(conn, JSON.stringify(form === 'combined' ? { stream: '!serverShutdown', data: event } : event));
+    if (cause !== 'lifetime') this.faults.record({ atMs: event.E, connectionId: conn.id, stream: '', kind: cause, form });
+    const deadline = Date.now() + closeAfterMs + MAX_DRAIN_MS;
+    const close = (): void => {
+      conn.shutdownTimer = undefined;
+      if (conn.closed) return;
+      const next = conn.hold.nextReleaseMs();
+      if (next !== undefined && Date.now() < deadline) {
+        conn.shutdownTimer = setTimeout(close, Math.max(1, next - Date.now() + 1));
+        return;
+      }
+      conn.ws.close(1000, cause === 'lifetime' ? 'connection lifetime reached' : 'server shutdown');
+      // A peer that never completes the close handshake is cut off.
+      conn.shutdownTimer = setTimeout(() => {
+        if (!conn.closed) this.terminate(conn, conn.closeReason ?? 'server_shutdown');
+      }, 2000);
+      conn.shutdownTimer.unref();
+    };
+    if (closeAfterMs === 0 && conn.hold.length === 0) close();
+    else conn.shutdownTimer = setTimeout(close, closeAfterMs);
   }
 
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.disconnectTimer) clearInterval(this.disconnectTimer);
     if (this.stallTimer) clearTimeout(this.stallTimer);
-    for (const t of this.delayTimers) clearTimeout(t);
-    this.delayTimers.clear();
     for (const c of this.conns) this.terminate(c, 'server_stop');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
@@ -202,27 +303,38 @@ export class SbeWebSocketServer {
     });
   }
 
-  private send(conn: Connection, data: Uint8Array, counters: StreamCounters, f: MarketFrame): void {
+  /** Write one frame to the socket, or to the stall queue while a stall lasts (bounded; overflow counted). */
+  private transmit(conn: Connection, item: QueuedFrame): void {
     if (conn.closed) return;
+    const { data, counters, f } = item;
+    if (typeof data === 'string') {
+      if (this.faults.stalledUntil(Date.now()) > 0 || conn.queue.length > 0) conn.queue.push(item);
+      else conn.ws.send(data);
+      return;
+    }
     if (this.faults.stalledUntil(Date.now()) > 0 || conn.queue.length > 0) {
       if (conn.queuedBytes + data.length > this.opts.maxBufferedBytes) {
-        counters.overflowed += 1;
-        this.logFault(conn, f, 'overflow');
+        if (counters && f) {
+          counters.overflowed += 1;
+          this.logFault(conn, f, 'overflow');
+        }
         return;
       }
-      counters.stalled += 1;
-      conn.queue.push({ data, counters, stream: f.stream });
+      if (counters) counters.stalled += 1;
+      conn.queue.push(item);
       conn.queuedBytes += data.length;
       return;
     }
     if (conn.ws.bufferedAmount + data.length > this.opts.maxBufferedBytes) {
-      counters.overflowed += 1;
-      this.logFault(conn, f, 'overflow');
+      if (counters && f) {
+        counters.overflowed += 1;
+        this.logFault(conn, f, 'overflow');
+      }
       return;
     }
     this.cork(conn);
     conn.ws.send(data, { binary: true });
-    counters.sent += 1;
+    if (counters) counters.sent += 1;
   }
 
   /**
@@ -253,8 +365,12 @@ export class SbeWebSocketServer {
       if (conn.closed) continue;
       this.cork(conn);
       for (const item of q) {
+        if (typeof item.data === 'string') {
+          conn.ws.send(item.data);
+          continue;
+        }
         conn.ws.send(item.data, { binary: true });
-        item.counters.sent += 1;
+        if (item.counters) item.counters.sent += 1;
       }
     }
   }
@@ -317,13 +433,25 @@ export class SbeWebSocketServer {
       lifetime: setTimeout(() => this.expire(conn), this.opts.maxConnectionMs),
       queue: [],
       queuedBytes: 0,
-      delayedBytes: 0,
+      hold: new HoldQueue<QueuedFrame>(),
+      holdTimer: undefined,
+      holdTimerAtMs: 0,
+      shuttingDown: false,
+      shutdownTimer: undefined,
+      randomShutdownTimer: undefined,
       msgWindowMs: now,
       msgCount: 0,
       closed: false,
     };
     this.conns.add(conn);
     this.stats.connectionOpened();
+    if (this.shutdownRng && this.opts.randomShutdown) {
+      const rng = this.shutdownRng;
+      const afterMs = 1000 + rng.exponential(this.opts.randomShutdown.meanMs);
+      // Combined connections get either form: clients must accept both.
+      const form: ShutdownForm = combined && rng.chance(0.5) ? 'combined' : 'plain';
+      conn.randomShutdownTimer = setTimeout(() => this.shutdown(conn, form, 'shutdown', SHUTDOWN_GRACE_MS), afterMs);
+    }
     for (const s of streams) this.subscribe(conn, s);
     ws.on('pong', () => {
       conn.lastPongMs = Date.now();
@@ -337,6 +465,10 @@ export class SbeWebSocketServer {
     if (conn.closed) return;
     conn.closed = true;
     clearTimeout(conn.lifetime);
+    if (conn.holdTimer) clearTimeout(conn.holdTimer);
+    if (conn.shutdownTimer) clearTimeout(conn.shutdownTimer);
+    if (conn.randomShutdownTimer) clearTimeout(conn.randomShutdownTimer);
+    conn.hold.clear();
     for (const s of conn.streams) this.subscribers.get(s)?.delete(conn);
     conn.streams.clear();
     conn.queue = [];
@@ -351,14 +483,9 @@ export class SbeWebSocketServer {
   }
 
   private expire(conn: Connection): void {
-    if (conn.closed) return;
-    conn.closeReason ??= 'lifetime';
-    conn.ws.send(JSON.stringify({ e: 'serverShutdown', E: Date.now() }));
-    conn.ws.close(1000, 'connection lifetime reached');
-    // A peer that never completes the close handshake is cut off.
-    setTimeout(() => {
-      if (!conn.closed) this.terminate(conn, 'lifetime');
-    }, 2000).unref();
+    if (conn.shuttingDown && conn.shutdownTimer) clearTimeout(conn.shutdownTimer);
+    conn.shuttingDown = false;
+    this.shutdown(conn, 'plain', 'lifetime', 0);
   }
 
   private pingAll(): void {
@@ -474,6 +601,16 @@ export class SbeWebSocketServer {
   private reply(conn: Connection, body: unknown): void {
     if (!conn.closed) conn.ws.send(JSON.stringify(body));
   }
+}
+
+/** The oldest or newest of some connections (by id), or undefined for "all" / none. */
+function pick(conns: Iterable<Connection>, which: ConnectionSelector): Connection | undefined {
+  if (which === 'all') return undefined;
+  let out: Connection | undefined;
+  for (const c of conns) {
+    if (!out || (which === 'oldest' ? c.id < out.id : c.id > out.id)) out = c;
+  }
+  return out;
 }
 
 function rawText(data: RawData): string {

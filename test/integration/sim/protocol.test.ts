@@ -84,7 +84,7 @@ describe('simulator: REST errors, rate limits and control API', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/drop\.probability: probability must be ≤ 1/);
     expect((await post(JSON.stringify({ drop: { streams: ['candles'], probability: 0.1 } }))).body.error).toMatch(/drop\.streams\.0/);
-    expect((await post(JSON.stringify({ rest: { status: 404, forSeconds: 1 } }))).body.error).toMatch(/status must be 429, 418 or 500/);
+    expect((await post(JSON.stringify({ rest: { status: 404, forSeconds: 1 } }))).body.error).toMatch(/status must be 429, 418, 500 or 503/);
     expect((await post(JSON.stringify({ explode: true }))).body.error).toMatch(/explode/);
     expect((await post('{')).body.error).toMatch(/not JSON/);
     expect((await post('{}')).body.error).toMatch(/names no fault/);

@@ -12,7 +12,7 @@ const START = 1_767_225_600_000_000;
 describe('WireEncoder (the simulator hot-path SBE writer)', () => {
   it('writes byte-for-byte the frames of binance/sbe-encode for every engine event', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.constantFrom('BTCUSDT', 'ETHUSDT', 'SOLUSDT'), (seed, symbol) => {
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.constantFrom('BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'DOGEUSDT', 'ETHBTC'), (seed, symbol) => {
         const spec = symbolSpec(symbol);
         const e = new MarketEngine({ spec, seed, startTimeUs: START, ratePerSec: 3000 });
         const fast = new WireEncoder(spec);
