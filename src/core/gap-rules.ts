@@ -7,8 +7,9 @@
  *  - the hot path's minutes hash (`tr:{SYM}:minutes`) only holds minutes in which the aggregator saw a trade;
  *    its EARLIEST minute is where the aggregator started (mid-minute, reading Kinesis from LATEST), so that
  *    minute and every earlier one are skipped (never compared): they were not fully observed;
- *  - a later minute is compared once the hot path's own event clock (ob ts_us / tr last_ts_us) and the venue
- *    clock have both passed the minute's end by `settleMs` (late trades of the minute have landed);
+ *  - a later minute is compared once the hot path's TRADE stream (tr last_ts_us: the newest trade the aggregator
+ *    consumed) and the venue clock have both passed the minute's end by `settleMs`. Not ob's clock: depth and
+ *    bestBidAsk move it while a lagging trade stream has not yet delivered the minute's trades;
  *  - a minute absent from the hash counts 0 trades / volume 0 (all its trades were lost);
  *  - count must equal the kline's `n` and volume its `v` EXACTLY (decimal comparison, no tolerance).
  */
@@ -19,28 +20,72 @@ export const MINUTE_MS = 60_000;
 
 export type GapCriterion = 'sequence' | 'time' | 'volume';
 
-/** The newest hot-path event time in µs from `ob:{SYM}.ts_us` and `tr:{SYM}:1s.last_ts_us` (either may be absent). */
-export function hotPathLastEventUs(values: readonly (string | null | undefined)[]): number | undefined {
-  let best: number | undefined;
-  for (const v of values) {
-    if (v === null || v === undefined || !/^\d+$/.test(v)) continue;
-    const n = Number(v);
-    if (Number.isSafeInteger(n) && n > 0 && (best === undefined || n > best)) best = n;
+/** A stored hot-path event time in µs (`ob:{SYM}.ts_us`, `tr:{SYM}:1s.last_ts_us`); undefined when absent or junk. */
+export function parseEventUs(v: string | null | undefined): number | undefined {
+  if (v === null || v === undefined || !/^\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** An event time read against the venue clock. */
+export interface BoundedEventTime {
+  /** How old the hot path's clock is, ms, never negative; undefined without data. */
+  ageMs: number | undefined;
+  /** The time lies beyond venue now + the allowed skew: it says nothing about how far the hot path got. */
+  future: boolean;
+  /** True on the first reading of a given future value (log / count it once, not on every check). */
+  futureFirstSeen: boolean;
+  /** The time as a "consumed up to" mark, µs; undefined without data or when it is in the future. */
+  usableUs: number | undefined;
+}
+
+/**
+ * Bounds stored event times by the venue clock. A time within the skew ahead counts as age 0. A time beyond
+ * it is not trusted: its age is how long that same value has stood still as seen by this guard, so a clock
+ * stuck in 2100 still turns into a time gap once nothing has changed for the threshold, instead of a negative
+ * age that hides the stall forever.
+ */
+export class EventClockGuard {
+  private readonly futures = new Map<string, { us: number; sinceMs: number }>();
+
+  constructor(private readonly maxSkewMs: number) {}
+
+  observe(key: string, eventUs: number | undefined, venueNowMs: number): BoundedEventTime {
+    if (eventUs === undefined) {
+      this.futures.delete(key);
+      return { ageMs: undefined, future: false, futureFirstSeen: false, usableUs: undefined };
+    }
+    const eventMs = eventUs / 1000;
+    if (eventMs <= venueNowMs + this.maxSkewMs) {
+      this.futures.delete(key);
+      return { ageMs: Math.max(0, venueNowMs - eventMs), future: false, futureFirstSeen: false, usableUs: eventUs };
+    }
+    const prev = this.futures.get(key);
+    if (!prev || prev.us !== eventUs) {
+      this.futures.set(key, { us: eventUs, sinceMs: venueNowMs });
+      return { ageMs: 0, future: true, futureFirstSeen: true, usableUs: undefined };
+    }
+    return { ageMs: Math.max(0, venueNowMs - prev.sinceMs), future: true, futureFirstSeen: false, usableUs: undefined };
   }
-  return best;
 }
 
 export interface TimeCheck {
-  /** True when the hot path has data and its newest event is older than the threshold. */
+  /** True when the deciding clock is older than the threshold. */
   gap: boolean;
-  /** Age of the newest hot-path event against the venue clock, ms; undefined without data. */
+  /** Age of the deciding clock, ms (ob's when it has one, else the trade stream's); undefined without data. */
   ageMs: number | undefined;
+  obAgeMs?: number;
+  trAgeMs?: number;
 }
 
-export function checkTimeGap(lastEventUs: number | undefined, venueNowMs: number, thresholdMs: number): TimeCheck {
-  if (lastEventUs === undefined) return { gap: false, ageMs: undefined };
-  const ageMs = venueNowMs - lastEventUs / 1000;
-  return { gap: ageMs > thresholdMs, ageMs };
+/**
+ * The time criterion. ob's clock decides on its own: the aggregator stamps every ob write with its event clock
+ * (all streams), so a frozen ob is stale even while trades flow — taking the newer of ob and tr would hide
+ * it. The trade stream's clock decides only when there is no ob clock (a quiet trade stream alone is no gap).
+ */
+export function checkTimeGap(ages: { obAgeMs: number | undefined; trAgeMs: number | undefined }, thresholdMs: number): TimeCheck {
+  const ageMs = ages.obAgeMs ?? ages.trAgeMs;
+  return { gap: ageMs !== undefined && ageMs > thresholdMs, ageMs, obAgeMs: ages.obAgeMs, trAgeMs: ages.trAgeMs };
 }
 
 /**
@@ -85,8 +130,8 @@ export interface MinuteSelectionInput {
   pending: readonly KlineMinute[];
   /** Earliest minute in the hot path's minutes hash; undefined when the hash is empty. */
   firstObservedMinuteMs: number | undefined;
-  /** Newest hot-path event time, µs. */
-  hotPathEventUs: number | undefined;
+  /** How far the hot path's trade stream has been consumed, µs (tr last_ts_us, not in the future). */
+  tradesConsumedUs: number | undefined;
   venueNowMs: number;
   settleMs: number;
 }
@@ -105,11 +150,11 @@ export function selectMinutes(input: MinuteSelectionInput): MinuteSelection {
   const sorted = [...input.pending].sort((a, b) => a.openTimeMs - b.openTimeMs);
   for (const k of sorted) {
     const endMs = k.openTimeMs + MINUTE_MS;
-    if (input.firstObservedMinuteMs === undefined || input.hotPathEventUs === undefined) {
+    if (input.firstObservedMinuteMs === undefined || input.tradesConsumedUs === undefined) {
       out.waiting.push(k);
     } else if (k.openTimeMs <= input.firstObservedMinuteMs) {
       out.uncovered.push(k);
-    } else if (input.hotPathEventUs < (endMs + input.settleMs) * 1000 || input.venueNowMs < endMs + input.settleMs) {
+    } else if (input.tradesConsumedUs < (endMs + input.settleMs) * 1000 || input.venueNowMs < endMs + input.settleMs) {
       out.waiting.push(k);
     } else {
       out.checkable.push(k);

@@ -7,12 +7,14 @@ import type { RestKline } from '../binance/rest-types.js';
 import {
   checkTimeGap,
   compareMinute,
-  hotPathLastEventUs,
+  EventClockGuard,
   isSequenceGapReason,
+  parseEventUs,
   selectMinutes,
   TimeGapTracker,
   type GapCriterion,
   type KlineMinute,
+  type BoundedEventTime,
   type MinuteVerdict,
   type TimeTransition,
 } from '../core/gap-rules.js';
@@ -29,6 +31,8 @@ const MAX_PENDING_MINUTES = 180;
 export interface GapDetectorOptions {
   criteria: { sequence: boolean; time: boolean; volume: boolean };
   timeGapMs: number;
+  /** Stored event times later than venue now + this are not trusted (default 5 000 ms). */
+  maxEventSkewMs?: number;
   /** How long after a minute's end its hot-path stats are considered final. Default = timeGapMs. */
   volumeSettleMs?: number;
   cluster?: boolean;
@@ -63,9 +67,11 @@ export class GapDetector {
   private today = 0;
   private lastCheck: number | undefined;
   private readonly settleMs: number;
+  private readonly clocks: EventClockGuard;
 
   constructor(private readonly o: GapDetectorOptions) {
     this.settleMs = o.volumeSettleMs ?? o.timeGapMs;
+    this.clocks = new EventClockGuard(o.maxEventSkewMs ?? 5000);
   }
 
   /** Count one gap (metric, health, log at warn with the details). */
@@ -110,25 +116,52 @@ export class GapDetector {
     if (id !== undefined) this.view(symbol).lastSequenceId = id;
   }
 
-  /** Newest hot-path event time (µs) of a symbol from ob ts_us / tr:1s last_ts_us. */
-  async hotPathEventUs(redis: RedisClient, symbol: string): Promise<number | undefined> {
+  /**
+   * The hot path's two clocks of a symbol, each bounded by the venue clock: ob ts_us (the aggregator's event
+   * clock at its last ob write) and tr:1s last_ts_us (the newest trade its trade stream delivered).
+   */
+  async hotPathClocks(redis: RedisClient, symbol: string, venueNowMs: number, log: Logger = this.o.logger): Promise<{ ob: BoundedEventTime; tr: BoundedEventTime }> {
     const k = symbolKeys(symbol, { cluster: this.o.cluster });
+    let ob: string | null;
+    let tr: string | null;
     try {
-      const [ob, tr] = await Promise.all([redis.hget(k.ob, 'ts_us'), redis.hget(k.tr1s, 'last_ts_us')]);
-      return hotPathLastEventUs([ob, tr]);
+      [ob, tr] = await Promise.all([redis.hget(k.ob, 'ts_us'), redis.hget(k.tr1s, 'last_ts_us')]);
     } catch (err) {
       throw toRedisError(err, 'read hot-path event time');
     }
+    const out = {
+      ob: this.clocks.observe(`${symbol}\u0000ob`, parseEventUs(ob), venueNowMs),
+      tr: this.clocks.observe(`${symbol}\u0000tr`, parseEventUs(tr), venueNowMs),
+    };
+    for (const [clock, t, raw] of [['ob', out.ob, ob], ['tr', out.tr, tr]] as const) {
+      if (!t.futureFirstSeen) continue;
+      this.o.metrics.futureEventTimes.inc({ symbol, clock });
+      log.warn(
+        { symbol, clock, event_ts_us: raw, venue_now_ms: Math.round(venueNowMs), max_skew_ms: this.o.maxEventSkewMs ?? 5000 },
+        'hot-path event time in the future: not trusted for the time and volume checks',
+      );
+    }
+    return out;
   }
 
   async checkTime(redis: RedisClient, symbol: string, venueNowMs: number, log: Logger = this.o.logger): Promise<TimeCheckOutcome> {
     this.lastCheck = Date.now();
-    const lastUs = await this.hotPathEventUs(redis, symbol);
-    const check = checkTimeGap(lastUs, venueNowMs, this.o.timeGapMs);
+    const clocks = await this.hotPathClocks(redis, symbol, venueNowMs, log);
+    const check = checkTimeGap({ obAgeMs: clocks.ob.ageMs, trAgeMs: clocks.tr.ageMs }, this.o.timeGapMs);
     const transition = this.time.observe(symbol, check);
     this.view(symbol).lastAgeMs = check.ageMs;
     if (transition === 'entered' && this.o.criteria.time) {
-      this.recordGap(symbol, 'time', { age_ms: Math.round(check.ageMs ?? 0), threshold_ms: this.o.timeGapMs }, log);
+      this.recordGap(
+        symbol,
+        'time',
+        {
+          age_ms: Math.round(check.ageMs ?? 0),
+          ob_age_ms: check.obAgeMs === undefined ? null : Math.round(check.obAgeMs),
+          tr_age_ms: check.trAgeMs === undefined ? null : Math.round(check.trAgeMs),
+          threshold_ms: this.o.timeGapMs,
+        },
+        log,
+      );
     } else if (transition === 'recovered') {
       log.info({ symbol, age_ms: Math.round(check.ageMs ?? 0) }, 'hot path fresh again');
     }
@@ -154,7 +187,7 @@ export class GapDetector {
     const sel = selectMinutes({
       pending: [...v.pending.values()],
       firstObservedMinuteMs: first,
-      hotPathEventUs: await this.hotPathEventUs(redis, symbol),
+      tradesConsumedUs: (await this.hotPathClocks(redis, symbol, venueNowMs, log)).tr.usableUs,
       venueNowMs,
       settleMs: this.settleMs,
     });

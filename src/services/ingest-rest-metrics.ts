@@ -10,6 +10,7 @@ export interface RestIngestMetrics {
   s3FilesWritten: Counter<'dataset'>;
   s3WriteErrors: Counter<'dataset'>;
   pollCycles: Counter<'result'>;
+  futureEventTimes: Counter<'symbol' | 'clock'>;
 }
 
 export function createRestIngestMetrics(registry: Registry): RestIngestMetrics {
@@ -62,6 +63,12 @@ export function createRestIngestMetrics(registry: Registry): RestIngestMetrics {
       name: 'ingestor_rest_poll_cycles_total',
       help: 'Poll cycles run, by result (ok, error)',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    futureEventTimes: new Counter({
+      name: 'ingestor_rest_future_event_times_total',
+      help: 'Hot-path event times (ob ts_us, tr last_ts_us) seen beyond the venue clock plus the allowed skew, by clock',
+      labelNames: ['symbol', 'clock'],
       registers: [registry],
     }),
   };

@@ -32,6 +32,8 @@ export interface ReanchorCoordinatorOptions {
   reanchor: AtomicReanchor;
   client: Pick<BinanceRestClient, 'depth' | 'trades'>;
   depthLimit: number;
+  /** Levels per side in the staged ob (processing.order_book_levels, as the aggregator writes them). */
+  obLevels: number;
   /** Recent trades fetched with the snapshot (Binance max 1000). */
   tradesLimit?: number;
   depthArchiver?: DepthSnapshotArchiver;
@@ -204,7 +206,7 @@ export class ReanchorCoordinator {
           this.o.client.trades(symbol, this.o.tradesLimit ?? 1000),
         ]);
         depth = d;
-        const staged = buildStagingState(symbol, d, restTradesToEvents(symbol, trades), Date.now());
+        const staged = buildStagingState(symbol, d, restTradesToEvents(symbol, trades), Date.now(), { depth: this.o.obLevels });
         return { ob: staged.ob, tr1s: staged.tr1s, tr5s: staged.tr5s, feat: staged.feat, snapshot: d };
       },
       { reason: req.reason, correlationId: req.cid },

@@ -119,6 +119,8 @@ export class RestIngestRuntime {
     this.detector = new GapDetector({
       criteria: config.scheduler.gap_criteria,
       timeGapMs: config.scheduler.time_gap_seconds * 1000,
+      // One skew bound for every service: the aggregator drops such events, this side does not trust such clocks.
+      maxEventSkewMs: config.processing.max_event_time_skew_seconds * 1000,
       cluster: config.redis.cluster_mode,
       metrics: this.metrics,
       logger,
@@ -157,6 +159,7 @@ export class RestIngestRuntime {
       reanchor,
       client: this.client,
       depthLimit: config.scheduler.depth_snapshot_limit,
+      obLevels: config.processing.order_book_levels,
       depthArchiver: new DepthSnapshotArchiver(this.writer, { bronzePrefix: this.lake.bronzePrefix, encoder }),
       logger,
     });

@@ -92,6 +92,25 @@ describe('REST ingest service: re-anchor on aggregator requests', () => {
     expect(JSON.stringify(health)).not.toContain(apiKey);
   });
 
+  it('staged ob has order_book_levels levels', async () => {
+    const stack = await startStack();
+    cleanups.push(() => stack.stop());
+    const cap = captureLogger();
+    const config = restConfig(stack, { processing: { order_book_levels: 3 }, scheduler: { poll_interval_seconds: 30, depth_snapshot_limit: 1000 } });
+    const service = createRestIngestService(config, cap.logger);
+    await service.start();
+    cleanups.push(() => service.stop());
+    const k = symbolKeys('BTCUSDT');
+    const before = await lastDoneId(stack);
+    await requestReanchor(stack.redis, 'BTCUSDT', 'gap');
+    const done = await waitFor('reanchor:done', () => doneAfter(stack, before), 20_000, 10);
+    const ob = await stack.redis.hgetall(k.ob);
+    expect(Number(ob.last_update_id)).toBe(done.lastUpdateId);
+    const levelFields = Object.keys(ob).filter((f) => /^(bid|ask)\d+_[pq]$/.test(f)).sort();
+    expect(levelFields).toEqual(['ask1_p', 'ask1_q', 'ask2_p', 'ask2_q', 'ask3_p', 'ask3_q', 'bid1_p', 'bid1_q', 'bid2_p', 'bid2_q', 'bid3_p', 'bid3_q']);
+    expect(obMismatches(ob, await truthBook(stack.sim.restUrl, 'BTCUSDT', done.lastUpdateId, 3))).toEqual([]);
+  });
+
   it('a Redis stall in the middle of a re-anchor: staging keys gone, flag released, the next re-anchor succeeds', async () => {
     const stack = await startStack();
     cleanups.push(() => stack.stop());

@@ -3,10 +3,11 @@ import fc from 'fast-check';
 import {
   checkTimeGap,
   compareMinute,
-  hotPathLastEventUs,
+  EventClockGuard,
   isRequestCovered,
   isSequenceGapReason,
   MINUTE_MS,
+  parseEventUs,
   selectMinutes,
   TimeGapTracker,
   volumeGapNeedsReanchor,
@@ -17,17 +18,57 @@ import { addDecimals, formatDecimal } from '../../../src/core/decimal.js';
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 describe('time criterion', () => {
-  it('takes the newest valid hot-path timestamp and ignores junk', () => {
-    expect(hotPathLastEventUs(['1700000000000000', '1700000000500000'])).toBe(1700000000500000);
-    expect(hotPathLastEventUs([null, undefined, 'abc', '-5', ''])).toBeUndefined();
-    expect(hotPathLastEventUs(['12', null])).toBe(12);
+  it('parses stored event times and ignores junk', () => {
+    expect(parseEventUs('1700000000500000')).toBe(1700000000500000);
+    for (const junk of [null, undefined, 'abc', '-5', '', '0', '1e20', '99999999999999999999']) expect(parseEventUs(junk)).toBeUndefined();
   });
 
   it('flags a gap only strictly beyond the threshold, and never without data', () => {
-    const nowMs = T0;
-    expect(checkTimeGap(undefined, nowMs, 5000)).toEqual({ gap: false, ageMs: undefined });
-    expect(checkTimeGap((nowMs - 5000) * 1000, nowMs, 5000).gap).toBe(false);
-    expect(checkTimeGap((nowMs - 5001) * 1000, nowMs, 5000).gap).toBe(true);
+    expect(checkTimeGap({ obAgeMs: undefined, trAgeMs: undefined }, 5000)).toMatchObject({ gap: false, ageMs: undefined });
+    expect(checkTimeGap({ obAgeMs: 5000, trAgeMs: undefined }, 5000).gap).toBe(false);
+    expect(checkTimeGap({ obAgeMs: 5001, trAgeMs: undefined }, 5000).gap).toBe(true);
+  });
+
+  it("ob's clock decides on its own: a frozen ob is stale however fresh the trades are; a quiet trade stream is not", () => {
+    expect(checkTimeGap({ obAgeMs: 30_000, trAgeMs: 10 }, 5000)).toMatchObject({ gap: true, ageMs: 30_000 });
+    expect(checkTimeGap({ obAgeMs: 10, trAgeMs: 60_000 }, 5000)).toMatchObject({ gap: false, ageMs: 10 });
+    expect(checkTimeGap({ obAgeMs: undefined, trAgeMs: 6000 }, 5000)).toMatchObject({ gap: true, ageMs: 6000 });
+  });
+
+  it('far-future ts: a clock stuck beyond the skew still becomes a time gap, and its age is never negative', () => {
+    const g = new EventClockGuard(5000);
+    const future = Date.UTC(2100, 0, 1) * 1000;
+    expect(g.observe('S:ob', future, T0)).toEqual({ ageMs: 0, future: true, futureFirstSeen: true, usableUs: undefined });
+    expect(g.observe('S:ob', future, T0 + 4000)).toMatchObject({ ageMs: 4000, futureFirstSeen: false });
+    const stuck = g.observe('S:ob', future, T0 + 5001);
+    expect(checkTimeGap({ obAgeMs: stuck.ageMs, trAgeMs: undefined }, 5000).gap).toBe(true);
+    // A different future value is movement: its age starts again.
+    expect(g.observe('S:ob', future + 1, T0 + 6000)).toMatchObject({ ageMs: 0, futureFirstSeen: true });
+    // Within the skew: age 0 and usable.
+    expect(g.observe('S:ob', (T0 + 3000) * 1000, T0)).toEqual({ ageMs: 0, future: false, futureFirstSeen: false, usableUs: (T0 + 3000) * 1000 });
+  });
+
+  it('property: ages are never negative, future times are never usable, past times give their exact age', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -120_000, max: 10 ** 12 }), fc.integer({ min: 0, max: 1000 })), { maxLength: 50 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        (readings, skew) => {
+          const g = new EventClockGuard(skew);
+          let now = T0;
+          for (const [offsetMs, stepMs] of readings) {
+            now += stepMs;
+            const r = g.observe('k', (now + offsetMs) * 1000, now);
+            expect(r.ageMs).toBeGreaterThanOrEqual(0);
+            if (offsetMs > skew) expect(r.usableUs).toBeUndefined();
+            else {
+              expect(r.usableUs).toBe((now + offsetMs) * 1000);
+              expect(r.ageMs).toBe(Math.max(0, -offsetMs));
+            }
+          }
+        },
+      ),
+    );
   });
 
   it('counts one stall once, however many checks see it', () => {
@@ -68,7 +109,7 @@ describe('volume criterion: minute selection', () => {
     const sel = selectMinutes({
       pending: [k(3), k(0), k(1), k(2), k(4)],
       firstObservedMinuteMs: T0 + MINUTE_MS, // the aggregator started inside minute 1
-      hotPathEventUs: (T0 + 4 * MINUTE_MS + 5_000) * 1000, // minute 3 ended 5 s ago in event time
+      tradesConsumedUs: (T0 + 4 * MINUTE_MS + 5_000) * 1000, // minute 3 ended 5 s ago in event time
       venueNowMs: T0 + 4 * MINUTE_MS + 30_000,
       settleMs: 5000,
     });
@@ -79,15 +120,15 @@ describe('volume criterion: minute selection', () => {
 
   it('waits on everything while the hot path has no minutes or no event time', () => {
     const base = { pending: [k(1), k(2)], venueNowMs: T0 + 10 * MINUTE_MS, settleMs: 0 };
-    expect(selectMinutes({ ...base, firstObservedMinuteMs: undefined, hotPathEventUs: 1 }).waiting).toHaveLength(2);
-    expect(selectMinutes({ ...base, firstObservedMinuteMs: T0, hotPathEventUs: undefined }).waiting).toHaveLength(2);
+    expect(selectMinutes({ ...base, firstObservedMinuteMs: undefined, tradesConsumedUs: 1 }).waiting).toHaveLength(2);
+    expect(selectMinutes({ ...base, firstObservedMinuteMs: T0, tradesConsumedUs: undefined }).waiting).toHaveLength(2);
   });
 
   it('waits while the venue clock has not passed the settle margin even if the hot path has', () => {
     const sel = selectMinutes({
       pending: [k(1)],
       firstObservedMinuteMs: T0,
-      hotPathEventUs: (T0 + 3 * MINUTE_MS) * 1000,
+      tradesConsumedUs: (T0 + 3 * MINUTE_MS) * 1000,
       venueNowMs: T0 + 2 * MINUTE_MS + 1000,
       settleMs: 5000,
     });
@@ -106,7 +147,7 @@ describe('volume criterion: minute selection', () => {
           const sel = selectMinutes({
             pending,
             firstObservedMinuteMs: first === undefined ? undefined : T0 + first * MINUTE_MS,
-            hotPathEventUs: (T0 + hotOffsetMs) * 1000,
+            tradesConsumedUs: (T0 + hotOffsetMs) * 1000,
             venueNowMs: T0 + hotOffsetMs + 1000,
             settleMs,
           });
