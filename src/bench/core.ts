@@ -71,11 +71,15 @@ export class CoreScenario {
       this.ts += Math.floor(r() * 400); // ~5,000 events/s of event time
       const x = r();
       if (x < 0.6) {
-        if (r() < 0.05) this.mid += r() < 0.5 ? -1 : 1;
+        const move = r() < 0.05 ? (r() < 0.5 ? -1 : 1) : 0;
+        this.mid += move;
         const U = this.u + 1;
         this.u = U + Math.floor(r() * 3);
         const b: Level[] = [];
         const a: Level[] = [];
+        // The level the mid moved onto leaves the book, as on the venue: the book never crosses.
+        if (move > 0) a.push([this.price(this.mid), '0']);
+        else if (move < 0) b.push([this.price(this.mid), '0']);
         for (let k = 0; k < 5; k++) {
           b.push([this.price(this.mid - 1 - Math.floor(r() * r() * 200)), r() < 0.2 ? '0' : this.qty()]);
           a.push([this.price(this.mid + 1 + Math.floor(r() * r() * 200)), r() < 0.2 ? '0' : this.qty()]);

@@ -9,6 +9,8 @@
  *   oldest and is counted) until `loadSnapshot` rebuilds the book and replays the buffer.
  * - The last applied diffs are kept too, so a snapshot that is OLDER than the live book (a REST re-anchor
  *   while live) can still be caught up instead of regressing the book.
+ * - A book whose best bid reaches its best ask is wrong (the venue's never is: a level we keep was removed
+ *   where we could not see it, or input was bad). It is never live: it freezes and asks for a re-anchor.
  */
 import type { Level } from './events.js';
 import { OrderBook, parseLevels, type ParsedLevel } from './order-book.js';
@@ -28,10 +30,11 @@ export interface DiffInput {
   asks: readonly Level[];
 }
 
-export type ReanchorReason = 'no-book' | 'gap' | 'buffer-gap' | 'requested';
+export type ReanchorReason = 'no-book' | 'gap' | 'buffer-gap' | 'crossed' | 'requested';
 
 export interface GapInfo {
-  reason: 'gap' | 'buffer-gap';
+  /** 'crossed': the diff was applied and left best bid >= best ask (the book froze with it). */
+  reason: 'gap' | 'buffer-gap' | 'crossed';
   /** Book id before the gap (null when there was no book). */
   lastUpdateId: number | null;
   /** The U the book needed: lastUpdateId + 1. */
@@ -184,6 +187,14 @@ export class BookSync {
       };
     }
     this.applyStored(stored);
+    if (this.book.isCrossed()) {
+      this.state = 'resyncing';
+      this.request('crossed');
+      return {
+        kind: 'gap',
+        gap: { reason: 'crossed', lastUpdateId: id, expectedFirstId: id + 1, firstUpdateId: U, finalUpdateId: u },
+      };
+    }
     return { kind: 'applied' };
   }
 
@@ -229,6 +240,12 @@ export class BookSync {
       }
       this.applyStored(d);
       replayed++;
+    }
+    if (this.book.isCrossed()) {
+      this.state = 'resyncing';
+      this.request('crossed');
+      const gap: GapInfo = { reason: 'crossed', lastUpdateId: L, expectedFirstId: L + 1, firstUpdateId: L, finalUpdateId: this.bookId };
+      return { status: this.state, lastUpdateId: this.bookId, replayed, discarded, gap };
     }
     return { status: this.state, lastUpdateId: this.bookId, replayed, discarded };
   }

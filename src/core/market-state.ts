@@ -8,8 +8,9 @@ export class MarketState {
 
   constructor(private readonly opts: SymbolStateOptions = {}) {}
 
-  apply(ev: MarketEvent): ApplyOutcome {
-    return this.ensure(ev.symbol).apply(ev);
+  /** `maxEventTsUs`: see SymbolState.apply (the caller's wall clock plus the allowed skew). */
+  apply(ev: MarketEvent, maxEventTsUs?: number): ApplyOutcome {
+    return this.ensure(ev.symbol).apply(ev, maxEventTsUs);
   }
 
   loadSnapshot(symbol: string, s: SnapshotInput, eventTsUs?: number): SnapshotOutcome {

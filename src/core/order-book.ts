@@ -225,6 +225,15 @@ export class OrderBook {
     return n === 0 ? undefined : [s.prices[n - 1], s.qtys[n - 1]];
   }
 
+  /** Best bid at or above best ask: a state the venue never has, so a local book in it is wrong. */
+  isCrossed(): boolean {
+    const b = this.bids;
+    const a = this.asks;
+    if (b.size === 0 || a.size === 0) return false;
+    // Ask keys are stored negated; mixed number/BigInt comparisons are exact.
+    return b.keys[b.size - 1] >= -a.keys[a.size - 1];
+  }
+
   /** Best bid as a float: ticks / 10^scale is correctly rounded, i.e. equal to Number(priceString). */
   bestBidNumber(): number | undefined {
     return this.sideTopNumber(this.bids, 1);

@@ -5,8 +5,14 @@
  *
  * `now` (FEATURES.md) is the newest event_ts among the symbol's events that were not skipped.
  *
- * Best bid/ask (and so mid, spread, the mid history): from the book while it is live; otherwise from the
- * newest bestBidAsk if it is newer than the (frozen) book; otherwise from the frozen book.
+ * Best bid/ask for the features, the trade windows' vwap_minus_mid and the mid history: from the book while
+ * it is live; otherwise from the newest bestBidAsk if it is newer than the (frozen) book; otherwise from the
+ * frozen book. ob:{SYM} is one consistent picture: its best bid/ask, spread and mid always come from the
+ * same levels and update id it carries (the frozen book while resyncing), never from a bestBidAsk.
+ *
+ * Event times: apply() takes an optional upper bound (the caller's wall clock plus an allowed skew). An
+ * event dated beyond it is skipped ('future') and changes nothing: one bad clock must not move `now`, which
+ * would push every later event out of the windows. Replay of recorded data passes no bound.
  */
 import type { BestBidAskEvent, DepthEvent, Level, MarketEvent, TradeEvent } from './events.js';
 import { BookSync, type GapInfo, type ReanchorReason, type SnapshotInput, type SnapshotOutcome } from './book-sync.js';
@@ -18,7 +24,7 @@ import { MidHistory } from './mid-history.js';
 import { TradeDedup } from './trade-dedup.js';
 import { computeFeatures, type FeatureVector } from './features.js';
 
-export type SkipReason = 'stale' | 'duplicate' | 'invalid' | 'wrong-symbol' | 'stale-snapshot' | 'partial-snapshot';
+export type SkipReason = 'stale' | 'duplicate' | 'invalid' | 'wrong-symbol' | 'stale-snapshot' | 'partial-snapshot' | 'future';
 
 export interface SymbolGap extends GapInfo {
   symbol: string;
@@ -119,12 +125,16 @@ export class SymbolState {
     return this.lastTradePriceStr;
   }
 
-  apply(ev: MarketEvent): ApplyOutcome {
+  /** `maxEventTsUs`: events (or trades whose transact_ts is) later than this are skipped as 'future'. */
+  apply(ev: MarketEvent, maxEventTsUs = Infinity): ApplyOutcome {
     if (ev.symbol !== this.symbol) {
       return { kind: 'skipped', reason: 'wrong-symbol', detail: `${ev.symbol} is not ${this.symbol}` };
     }
     if (!Number.isSafeInteger(ev.event_ts) || ev.event_ts < 0) {
       return { kind: 'skipped', reason: 'invalid', detail: `bad event_ts ${String(ev.event_ts)}` };
+    }
+    if (ev.event_ts > maxEventTsUs || (ev.type === 'trade' && ev.transact_ts !== undefined && ev.transact_ts > maxEventTsUs)) {
+      return { kind: 'skipped', reason: 'future', detail: `event time ${String(ev.event_ts)} µs is past the bound ${String(maxEventTsUs)}` };
     }
     switch (ev.type) {
       case 'trade':
@@ -181,7 +191,7 @@ export class SymbolState {
   obHash(depth = 10): ObHash {
     const set: Record<string, string> = {};
     const del: string[] = [];
-    const q = this.quote();
+    const q = this.bookQuote();
     if (q) {
       set.best_bid = q.bid;
       set.best_ask = q.ask;
@@ -228,6 +238,20 @@ export class SymbolState {
       },
       wallMs,
     );
+  }
+
+  /**
+   * feat:{SYM} as strings: the feature vector, with mid_price the exact decimal mid of the same quote the
+   * floats were computed from (as ob.mid_price is) and price the exact last trade price.
+   */
+  featHash(wallMs: number): { hash: Record<string, string>; completeness: number } {
+    const f = this.features(wallMs);
+    const hash: Record<string, string> = {};
+    for (const k in f) hash[k] = String(f[k as keyof FeatureVector]);
+    const q = this.quote();
+    if (q) hash.mid_price = midDecimal(q.bid, q.ask);
+    if (this.lastTradePriceStr !== undefined) hash.price = this.lastTradePriceStr;
+    return { hash, completeness: f.completeness };
   }
 
   /** The current mid as a float (undefined without both sides); same source rule as quote(), no allocation. */
@@ -327,13 +351,18 @@ export class SymbolState {
   }
 
   private quote(): (Quote & { mid: number }) | undefined {
-    const book = this.sync.book;
     if (this.sync.status !== 'live' && this.bba && this.bbaIsNewer()) {
       const b = this.bba;
       const bidNum = Number(b.bid);
       const askNum = Number(b.ask);
       return { bid: b.bid, ask: b.ask, bidNum, askNum, mid: (bidNum + askNum) / 2 };
     }
+    return this.bookQuote();
+  }
+
+  /** Best bid/ask of the book (live or frozen), never of a bestBidAsk. */
+  private bookQuote(): (Quote & { mid: number }) | undefined {
+    const book = this.sync.book;
     const bid = book.bestBid();
     const ask = book.bestAsk();
     if (!bid || !ask) return undefined;

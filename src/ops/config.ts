@@ -119,6 +119,8 @@ const processingSchema = z
     max_buffered_diffs: z.number().int().positive().default(10_000),
     /** Aggregator: at most one re-anchor request per symbol per this many seconds (repeated while resyncing). */
     reanchor_request_interval_seconds: positive.default(5),
+    /** Aggregator: records dated further than this ahead of the wall clock are dead-lettered, never applied. */
+    max_event_time_skew_seconds: z.number().min(0).default(5),
   })
   .strict();
 
@@ -259,6 +261,8 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   if (s3Endpoint) setPath(raw, ['aws', 's3', 'endpoint_url'], s3Endpoint);
   if (env.BINANCE_API_KEY) setPath(raw, ['binance', 'api_key'], env.BINANCE_API_KEY);
+  // One image, many tasks: each ingestor task of a deployment gets its connection group's symbols.
+  if (env.BINANCE_SYMBOLS) setPath(raw, ['binance', 'symbols'], env.BINANCE_SYMBOLS.split(',').map((s) => s.trim()));
 }
 
 function formatIssues(err: z.ZodError, source: string, missing: Map<string, string>): string {

@@ -15,6 +15,8 @@ export interface AggregatorMetrics {
   bookStatus: Gauge<'symbol'>;
   endToEnd: Histogram;
   decodeErrors: Counter;
+  deadLetters: Counter<'reason' | 'stream'>;
+  writeQuarantined: Counter<'part'>;
   /** The pipeline hooks that feed these metrics. */
   hooks: PipelineHooks;
 }
@@ -92,6 +94,18 @@ export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
     help: 'Kinesis user records that were not valid normalized events (skipped)',
     registers,
   });
+  const deadLetters = new Counter({
+    name: 'aggregator_dead_letter_records_total',
+    help: 'Records rejected and put in the deadletter:records stream, by reason (malformed, invalid, future) and stream',
+    labelNames: ['reason', 'stream'] as const,
+    registers,
+  });
+  const writeQuarantined = new Counter({
+    name: 'aggregator_redis_write_quarantined_total',
+    help: 'Parts of projection writes Redis refused for good (non-retryable), dropped instead of retried, by part',
+    labelNames: ['part'] as const,
+    registers,
+  });
   const hooks: PipelineHooks = {
     onEndToEnd: (secs) => {
       for (const s of secs) endToEnd.observe(s);
@@ -106,6 +120,8 @@ export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
       if (duration !== undefined) reanchorDuration.observe(duration);
     },
     onBookStatus: (symbol, live) => bookStatus.set({ symbol }, live ? 1 : 0),
+    onDeadLetter: (reason, stream) => deadLetters.inc({ reason, stream }),
+    onWriteQuarantined: (_symbol, part) => writeQuarantined.inc({ part }),
   };
   return {
     recordsProcessed,
@@ -120,6 +136,8 @@ export function createAggregatorMetrics(registry: Registry): AggregatorMetrics {
     bookStatus,
     endToEnd,
     decodeErrors,
+    deadLetters,
+    writeQuarantined,
     hooks,
   };
 }

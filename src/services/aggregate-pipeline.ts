@@ -14,6 +14,14 @@
  * (the checkpoint trails the write) must not count their trades again: each stored minute carries the
  * highest trade id counted into it, and a new run counts only trades above that watermark (PersistedMinutes).
  *
+ * Bad input never blocks good input: decodeRecords() validates every record completely (nothing that passes
+ * may throw later) and puts what fails in the capped `deadletter:records` stream (stream, shard, sequence,
+ * reason, the bytes) — counted, logged, never applied. Event times later than the wall clock plus
+ * `maxEventTimeSkewMs` are rejected the same way: one bad clock must not move the symbol's `now` and push
+ * every later trade out of the windows. Old event times stay valid (replays, catch-up after a lag). A write
+ * Redis refuses (a non-retryable error: wrong key type, a value it rejects) is narrowed down to the symbol and
+ * part that caused it; only that part is dropped (logged, counted) and the rest is written.
+ *
  * Re-anchor cooperation: the core says when a book needs a snapshot (no book yet, a gap, a buffer that
  * did not connect); a trade-id gap asks too. Requests go to `reanchor:requests`, at most one per symbol per
  * `reanchorRequestIntervalMs`, and are repeated while the book stays resyncing. A `reanchor:done` entry
@@ -30,10 +38,11 @@ import type { RedisClient } from '../redis/connect.js';
 import type { MinuteStat } from '../redis/codec.js';
 import { decodeMinuteValue } from '../redis/codec.js';
 import { symbolKeys } from '../redis/keys.js';
-import type { ProjectionWriter, SymbolProjection } from '../redis/projection.js';
+import { ProjectionWriteError, type ProjectionWriter, type SymbolProjection } from '../redis/projection.js';
+import { appendDeadLetters, type DeadLetter } from '../redis/dead-letter.js';
 import { requestReanchor, type ReanchorDone } from '../redis/streams.js';
 import { toRedisError } from '../redis/errors.js';
-import { decodeEventRecord, EventRecordError } from './aggregate-decode.js';
+import { decodeEventRecord, EventRecordError, type RecordErrorCode } from './aggregate-decode.js';
 
 /** One Kinesis user record as the pipeline takes it; the metadata identifies a rejected record. */
 export interface PipelineRecord {
@@ -54,6 +63,10 @@ export interface PipelineHooks {
   /** durationSeconds: from the first request of this episode to the book being live again. */
   onReanchorOutcome?(symbol: string, outcome: ReanchorOutcome, durationSeconds?: number): void;
   onBookStatus?(symbol: string, live: boolean): void;
+  /** A record was rejected and dead-lettered (stream '' when the caller did not say). */
+  onDeadLetter?(reason: RecordErrorCode, stream: string): void;
+  /** Part of a write Redis refused (non-retryable) was dropped. */
+  onWriteQuarantined?(symbol: string, part: string): void;
 }
 
 export interface AggregatorPipelineOptions {
@@ -68,6 +81,9 @@ export interface AggregatorPipelineOptions {
   /** A request with no reanchor:done after this long counts as a failed re-anchor (default 60 s). */
   reanchorTimeoutMs?: number;
   maxBufferedDiffs?: number;
+  /** Event times more than this ahead of the wall clock are dead-lettered (config
+   *  processing.max_event_time_skew_seconds; default 5 s). */
+  maxEventTimeSkewMs?: number;
   logger?: Logger;
   hooks?: PipelineHooks;
   /** Wall clock, ms (tests). */
@@ -97,6 +113,10 @@ export interface PipelineCounters {
   events_skipped: number;
   skipped_by_reason: Partial<Record<SkipReason, number>>;
   decode_errors: number;
+  /** Records put in the dead-letter stream (or waiting to be). */
+  dead_letters: number;
+  /** Dead letters lost because Redis was unreachable for longer than the pending queue holds. */
+  dead_letters_dropped: number;
   book_gaps: number;
   trade_gaps: number;
   reanchor_requests: number;
@@ -104,6 +124,8 @@ export interface PipelineCounters {
   reanchor_outcomes: Partial<Record<ReanchorOutcome, number>>;
   writes: number;
   write_errors: number;
+  /** Parts of writes Redis refused (non-retryable) that were dropped instead of retried. */
+  write_quarantined: number;
   feature_updates: number;
 }
 
@@ -122,10 +144,14 @@ export interface SymbolSummary {
 }
 
 const MAX_PENDING_LATENCIES = 50_000;
+/** Dead letters held while Redis cannot take them (the oldest are dropped beyond, and counted). */
+const MAX_PENDING_DEAD_LETTERS = 1000;
+/** Rejected records logged one by one per batch; the rest are summed up in one line. */
+const DEAD_LETTER_LOGS_PER_BATCH = 5;
 
 export class AggregatorPipeline {
   readonly market: MarketState;
-  private readonly o: Required<Pick<AggregatorPipelineOptions, 'depth' | 'featureIntervalMs' | 'reanchorRequestIntervalMs' | 'reanchorTimeoutMs'>>;
+  private readonly o: Required<Pick<AggregatorPipelineOptions, 'depth' | 'featureIntervalMs' | 'reanchorRequestIntervalMs' | 'reanchorTimeoutMs' | 'maxEventTimeSkewMs'>>;
   private readonly redis: RedisClient;
   private readonly writer: ProjectionWriter;
   private readonly cluster: boolean;
@@ -138,6 +164,7 @@ export class AggregatorPipeline {
   private readonly dirty = new Set<string>();
   private readonly featureDue = new Set<string>();
   private pendingRecv: number[] = [];
+  private deadLetters: DeadLetter[] = [];
   private inFlight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private lastFeatureWallMs = 0;
@@ -149,6 +176,8 @@ export class AggregatorPipeline {
     events_skipped: 0,
     skipped_by_reason: {},
     decode_errors: 0,
+    dead_letters: 0,
+    dead_letters_dropped: 0,
     book_gaps: 0,
     trade_gaps: 0,
     reanchor_requests: 0,
@@ -156,6 +185,7 @@ export class AggregatorPipeline {
     reanchor_outcomes: {},
     writes: 0,
     write_errors: 0,
+    write_quarantined: 0,
     feature_updates: 0,
   };
 
@@ -171,7 +201,9 @@ export class AggregatorPipeline {
       featureIntervalMs: opts.featureIntervalMs ?? 2000,
       reanchorRequestIntervalMs: opts.reanchorRequestIntervalMs ?? 5000,
       reanchorTimeoutMs: opts.reanchorTimeoutMs ?? 60_000,
+      maxEventTimeSkewMs: opts.maxEventTimeSkewMs ?? 5000,
     };
+    if (!(this.o.maxEventTimeSkewMs >= 0)) throw new RangeError(`maxEventTimeSkewMs must be >= 0, got ${this.o.maxEventTimeSkewMs}`);
     this.market = new MarketState({ maxBufferedDiffs: opts.maxBufferedDiffs });
   }
 
@@ -195,28 +227,75 @@ export class AggregatorPipeline {
 
   /**
    * Decode one batch of user records (in order) into events. Never throws on bad input: a record that is
-   * not a valid event is counted and skipped; stream/shard/sequence, when given, identify it in the log.
+   * not a valid event, or dated past the wall clock plus the allowed skew, is counted, logged with its
+   * stream/shard/sequence and dead-lettered (written by the next ingestEvents() or sendReanchorRequests()).
    */
   decodeRecords(records: readonly PipelineRecord[], log?: Logger): { events: MarketEvent[]; invalid: number } {
     const events: MarketEvent[] = [];
     let invalid = 0;
+    const wallMs = this.now();
+    const opts = { maxEventTsUs: this.maxEventTsUs(wallMs) };
     for (const r of records) {
       try {
-        events.push(decodeEventRecord(r.data));
+        events.push(decodeEventRecord(r.data, opts));
       } catch (err) {
         if (!(err instanceof EventRecordError)) throw err;
         invalid++;
-        if (invalid === 1) {
-          (log ?? this.logger)?.warn(
-            { err: err.message, stream: r.stream, shard: r.shardId, sequence: r.sequenceNumber },
-            'skipping an invalid Kinesis record',
-          );
-        }
+        this.deadLetter(r, err, wallMs, invalid, log);
       }
+    }
+    if (invalid > DEAD_LETTER_LOGS_PER_BATCH) {
+      (log ?? this.logger)?.warn({ rejected: invalid, logged: DEAD_LETTER_LOGS_PER_BATCH }, 'more invalid Kinesis records dead-lettered in this batch');
     }
     this.c.records += records.length;
     this.c.decode_errors += invalid;
     return { events, invalid };
+  }
+
+  /** The latest event time (µs) accepted at wall time `wallMs`. */
+  private maxEventTsUs(wallMs: number): number {
+    return (wallMs + this.o.maxEventTimeSkewMs) * 1000;
+  }
+
+  private deadLetter(r: PipelineRecord, err: EventRecordError, wallMs: number, nth: number, log?: Logger): void {
+    const stream = r.stream ?? '';
+    this.c.dead_letters++;
+    this.hooks.onDeadLetter?.(err.code, stream);
+    if (nth <= DEAD_LETTER_LOGS_PER_BATCH) {
+      (log ?? this.logger)?.warn(
+        { err: err.message, code: err.code, stream: r.stream, shard: r.shardId, sequence: r.sequenceNumber },
+        'invalid Kinesis record dead-lettered',
+      );
+    }
+    if (this.deadLetters.length >= MAX_PENDING_DEAD_LETTERS) {
+      this.deadLetters.shift();
+      this.c.dead_letters_dropped++;
+    }
+    const bytes = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+    this.deadLetters.push({
+      stream,
+      shard: r.shardId ?? '',
+      sequence: r.sequenceNumber ?? '',
+      reason: err.message,
+      data: bytes.toString('base64'),
+      ts: wallMs,
+    });
+  }
+
+  /** Write the pending dead letters. Never throws: on failure they stay pending (bounded) for the next call. */
+  private async writeDeadLetters(log?: Logger): Promise<void> {
+    if (this.deadLetters.length === 0) return;
+    const entries = this.deadLetters;
+    this.deadLetters = [];
+    try {
+      await appendDeadLetters(this.redis, entries);
+    } catch (err) {
+      const keep = entries.concat(this.deadLetters);
+      const over = keep.length - MAX_PENDING_DEAD_LETTERS;
+      if (over > 0) this.c.dead_letters_dropped += over;
+      this.deadLetters = over > 0 ? keep.slice(over) : keep;
+      (log ?? this.logger)?.warn({ pending: this.deadLetters.length, err: err instanceof Error ? err.message : String(err) }, 'dead-letter write failed; will retry');
+    }
   }
 
   /**
@@ -234,6 +313,7 @@ export class AggregatorPipeline {
   /** Apply already-decoded events (symbols must have been ensured: see ingestRecords). */
   private applyEvents(events: readonly MarketEvent[], log?: Logger): number {
     let applied = 0;
+    const bound = this.maxEventTsUs(this.now());
     for (const ev of events) {
       const st = this.market.ensure(ev.symbol);
       const aux = this.auxOf(ev.symbol);
@@ -245,7 +325,7 @@ export class AggregatorPipeline {
           aux.want ??= 'trade_gap';
         }
       }
-      const out = st.apply(ev);
+      const out = st.apply(ev, bound);
       switch (out.kind) {
         case 'applied':
           applied++;
@@ -356,8 +436,12 @@ export class AggregatorPipeline {
     }
   }
 
-  /** Send the wanted re-anchor requests that are not rate limited. Never throws (failures are retried). */
+  /**
+   * Send the wanted re-anchor requests that are not rate limited, and the pending dead letters. Never
+   * throws (failures are retried on the next call).
+   */
   async sendReanchorRequests(log?: Logger): Promise<void> {
+    await this.writeDeadLetters(log);
     const t = this.now();
     for (const [symbol, aux] of this.aux) {
       const st = this.market.get(symbol);
@@ -507,11 +591,9 @@ export class AggregatorPipeline {
       }
       if (this.featureDue.has(symbol) || wallMs - aux.lastFeatureMs >= this.o.featureIntervalMs) {
         const t0 = performance.now();
-        const f = st.features(wallMs);
+        const f = st.featHash(wallMs);
         const sec = (performance.now() - t0) / 1000;
-        const feat: Record<string, string> = {};
-        for (const [k, v] of Object.entries(f)) feat[k] = String(v);
-        p.feat = feat;
+        p.feat = f.hash;
         aux.completeness = f.completeness;
         featured.push(symbol);
         this.hooks.onFeatures?.(symbol, sec);
@@ -519,7 +601,13 @@ export class AggregatorPipeline {
       batch.push(p);
     }
     try {
-      await this.writer.write(batch);
+      try {
+        await this.writer.write(batch);
+      } catch (err) {
+        if (!(err instanceof ProjectionWriteError) || err.retryable) throw err;
+        this.c.write_errors++;
+        await this.writeIsolating(batch);
+      }
     } catch (err) {
       this.c.write_errors++;
       for (const s of symbols) this.dirty.add(s);
@@ -543,6 +631,42 @@ export class AggregatorPipeline {
     if (recv.length > 0 && this.hooks.onEndToEnd) {
       const nowUs = Date.now() * 1000;
       this.hooks.onEndToEnd(recv.map((r) => Math.max(0, nowUs - r) / 1e6));
+    }
+  }
+
+  /**
+   * Redis refused the batch for good (non-retryable). Write it again symbol by symbol, and a refused
+   * symbol part by part, dropping only the parts Redis refuses (logged, counted): they would be refused on
+   * every retry and block every other write. What is dropped is a projection of state kept in memory, so
+   * the symbol's next change writes it afresh. A retryable error meanwhile rejects like any failed write
+   * (re-writing the parts already written is harmless: each is the state as of now).
+   */
+  private async writeIsolating(batch: readonly SymbolProjection[]): Promise<void> {
+    for (const p of batch) {
+      if ((await this.tryWrite([p])) === true) continue;
+      const parts: [string, SymbolProjection][] = [];
+      if (p.ob) parts.push(['ob', { symbol: p.symbol, ob: p.ob }]);
+      if (p.tr1s || p.tr5s) parts.push(['tr', { symbol: p.symbol, tr1s: p.tr1s, tr5s: p.tr5s }]);
+      if (p.feat) parts.push(['feat', { symbol: p.symbol, feat: p.feat }]);
+      for (const m of p.minutes ?? []) parts.push([`minute ${m.minuteStartMs}`, { symbol: p.symbol, minutes: [m] }]);
+      for (const [part, proj] of parts) {
+        const err = await this.tryWrite([proj]);
+        if (err === true) continue;
+        this.c.write_quarantined++;
+        this.hooks.onWriteQuarantined?.(p.symbol, part.startsWith('minute') ? 'minute' : part);
+        this.logger?.error({ symbol: p.symbol, part, err: err.message }, 'Redis refused this part of the projection; dropped (not retried)');
+      }
+    }
+  }
+
+  /** true when written; the error when Redis refused it for good; throws when a retry could help. */
+  private async tryWrite(batch: readonly SymbolProjection[]): Promise<true | ProjectionWriteError> {
+    try {
+      await this.writer.write(batch);
+      return true;
+    } catch (err) {
+      if (err instanceof ProjectionWriteError && !err.retryable) return err;
+      throw err;
     }
   }
 

@@ -172,7 +172,7 @@ describe('SymbolState', () => {
     expect(st.obHash(1).set).toMatchObject({ best_bid: '45230.01', best_ask: '45230.02', spread: '0.01', mid_price: '45230.015' });
   });
 
-  it('while resyncing: freezes the book, uses a newer bestBidAsk for the quote, marks book features incomplete', () => {
+  it('while resyncing: freezes the book (ob from it alone), uses a newer bestBidAsk for the feature quote, marks book features incomplete', () => {
     const m = generateMarket(77, { events: 200 });
     const st = new SymbolState(m.symbol);
     expect(st.status).toBe('resyncing');
@@ -191,7 +191,10 @@ describe('SymbolState', () => {
     };
     expect(st.apply(bba).kind).toBe('applied');
     expect(st.apply(bba)).toEqual({ kind: 'skipped', reason: 'duplicate' });
-    expect(st.obHash().set).toMatchObject({ status: 'resyncing', best_bid: '1.1', best_ask: '1.3', mid_price: '1.2', spread: '0.2' });
+    // ob stays one picture of the frozen book; the features take the newer bestBidAsk.
+    const frozen = st.obHash().set;
+    expect(frozen).toMatchObject({ status: 'resyncing', best_bid: frozen.bid1_p, best_ask: frozen.ask1_p, last_update_id: String(d[0].final_update_id) });
+    expect(st.featHash(Math.floor(st.now / 1000)).hash.mid_price).toBe('1.2');
     const f = st.features(Math.floor(st.now / 1000));
     expect(f.ob_imbalance).toBe(0);
     expect(f.bid_strength).toBe(0);
