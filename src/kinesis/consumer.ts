@@ -98,6 +98,20 @@ const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'Limi
 
 type PollResult = { ok: true; res: GetRecordsCommandOutput } | { ok: false; err: unknown };
 
+interface StartPoint {
+  type: ShardIteratorType;
+  seq?: string;
+  at?: Date;
+}
+
+/**
+ * A LATEST iterator has no position to come back to. If it must be replaced before any record was delivered
+ * (it expired, or the stream errored), the replacement starts AT_TIMESTAMP of when LATEST was asked for, this
+ * much earlier: Kinesis stamps arrivals with its own clock, and a record delivered twice is harmless where
+ * one skipped is lost.
+ */
+const LATEST_RESUME_MARGIN_MS = 5000;
+
 /**
  * Reads one Kinesis stream: every shard in parallel (children only after their parents are read to the
  * end), KPL de-aggregation, an awaited handler per batch, a checkpoint after each handled batch, and
@@ -329,14 +343,18 @@ export class KinesisStreamConsumer {
     }
     s.readByUs = true;
     s.lastSequence = checkpoint;
-    const startType = (): { type: ShardIteratorType; seq?: string } => {
+    const startType = (): StartPoint => {
       if (s.lastSequence !== undefined) return { type: 'AFTER_SEQUENCE_NUMBER', seq: s.lastSequence };
       const parentRead = s.parents.some((p) => this.shards.get(p)?.readByUs === true);
       if (this.o.initialPosition === 'TRIM_HORIZON' || parentRead || !s.discoveredAtStart) return { type: 'TRIM_HORIZON' };
       return { type: 'LATEST' };
     };
     let start = startType();
+    // Taken before asking, so nothing that arrives meanwhile can fall before the resume point.
+    const resumeAt: StartPoint =
+      start.type === 'LATEST' ? { type: 'AT_TIMESTAMP', at: new Date(Date.now() - LATEST_RESUME_MARGIN_MS) } : start;
     let iterator = await this.acquireIterator(id, start);
+    start = resumeAt;
     let attempt = 0;
     let pending: Promise<PollResult> | undefined = iterator ? this.poll(iterator) : undefined;
     while (this.running && pending) {
@@ -396,7 +414,7 @@ export class KinesisStreamConsumer {
       );
   }
 
-  private async acquireIterator(id: string, start: { type: ShardIteratorType; seq?: string }): Promise<string | undefined> {
+  private async acquireIterator(id: string, start: StartPoint): Promise<string | undefined> {
     return this.withRetry(id, 'iterator', async () => {
       if (start.type === 'AFTER_SEQUENCE_NUMBER') {
         try {
@@ -414,13 +432,14 @@ export class KinesisStreamConsumer {
     });
   }
 
-  private async getIterator(id: string, start: { type: ShardIteratorType; seq?: string }): Promise<string | undefined> {
+  private async getIterator(id: string, start: StartPoint): Promise<string | undefined> {
     const res = await this.client.send(
       new GetShardIteratorCommand({
         StreamName: this.stream,
         ShardId: id,
         ShardIteratorType: start.type,
         ...(start.seq !== undefined ? { StartingSequenceNumber: start.seq } : {}),
+        ...(start.at !== undefined ? { Timestamp: start.at } : {}),
       }),
       { abortSignal: this.abort.signal },
     );

@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { SplitShardCommand, DescribeStreamSummaryCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamSummaryCommand,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  SplitShardCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import { Redis } from 'ioredis';
 import { localKinesisClient, ensureStreams } from '../../../src/kinesis/embedded.js';
 import { KinesisProducer } from '../../../src/kinesis/producer.js';
@@ -189,5 +197,40 @@ describe('KinesisStreamConsumer against kinesis-local', () => {
     expect(new Set(c.seen.slice(400).map((s) => s.shardId)).size).toBe(2);
     expect(st.finished_shards).toBe(1);
     expect(st.shards).toBe(2);
+  });
+
+  it('an iterator that expires before anything was delivered (no checkpoint) resumes where it was, not at LATEST', async () => {
+    const stream = `test-expire-${uniqueSuffix()}`;
+    await ensureStreams(client, [stream]);
+    // The real kinesis-local behind a gate: while armed, the next GetRecords waits (the consumer is stalled,
+    // as when its process pauses past the 5-minute iterator lifetime) and then fails as an expired iterator.
+    let gate: { armed: boolean; reached?: () => void; release?: () => void } = { armed: false };
+    let iterators = 0;
+    const gated = {
+      send: async (cmd: unknown, opts?: unknown): Promise<unknown> => {
+        if (cmd instanceof GetShardIteratorCommand) iterators++;
+        if (cmd instanceof GetRecordsCommand && gate.armed) {
+          gate.armed = false;
+          gate.reached?.();
+          await new Promise<void>((r) => (gate.release = r));
+          throw new ExpiredIteratorException({ message: 'Iterator expired', $metadata: {} });
+        }
+        return (client.send as (c: unknown, o?: unknown) => Promise<unknown>)(cmd, opts);
+      },
+    } as unknown as KinesisClient;
+    const c = collector();
+    const consumer = new KinesisStreamConsumer({ client: gated, stream, handler: c.handler, ...fast });
+    await consumer.start();
+    const reached = new Promise<void>((r) => (gate = { armed: true, reached: r }));
+    await reached;
+    await produce(stream, ['BTCUSDT'], 0, 20);
+    const before = iterators;
+    gate.release?.();
+    await until(() => iterators > before, 10_000);
+    await produce(stream, ['BTCUSDT'], 20, 30);
+    await until(() => c.seen.some((s) => s.n === 29), 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await consumer.stop();
+    expect(c.seen.map((s) => s.n)).toEqual([...Array(30).keys()]);
   });
 });

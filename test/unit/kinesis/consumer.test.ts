@@ -69,6 +69,23 @@ describe('KinesisStreamConsumer error paths', () => {
     expect(await checkpoints.load('s', 'shardId-0')).toBe('12');
   });
 
+  it('an iterator that expires before any record was delivered resumes AT_TIMESTAMP of the LATEST start, never LATEST again', async () => {
+    const { client, log } = scriptedClient({ polls: [awsError('ExpiredIteratorException'), awsError('ServiceUnavailable'), { seqs: ['7'] }] });
+    const seen: string[] = [];
+    const askedAt = Date.now();
+    const c = new KinesisStreamConsumer({ client, stream: 's', handler: async (b) => void seen.push(...b.map((r) => r.sequenceNumber)), ...fast });
+    await c.start();
+    await until(() => seen.length === 1);
+    await c.stop();
+    const iterators = log.filter((l) => l.op === 'GetShardIteratorCommand').map((l) => l.input);
+    expect(iterators[0]).toMatchObject({ ShardIteratorType: 'LATEST' });
+    expect(iterators.length).toBeGreaterThanOrEqual(3);
+    for (const it of iterators.slice(1)) {
+      expect(it.ShardIteratorType).toBe('AT_TIMESTAMP');
+      expect((it.Timestamp as Date).getTime()).toBeLessThanOrEqual(askedAt);
+    }
+  });
+
   it('starts from the checkpoint when there is one', async () => {
     const { client, log } = scriptedClient({ polls: [] });
     const checkpoints = new InMemoryCheckpointStore();
