@@ -1,7 +1,8 @@
 /**
  * simulator → SBE ingestor → kinesis-local → a plain SDK reader: every event back, in order, nothing lost
  * outside a reported gap and nothing duplicated — in steady state, across simulator disconnects, across a
- * venue-side lifetime cut (serverShutdown) and across the ingestor's own overlapping rotation.
+ * venue-side lifetime cut (serverShutdown), across the ingestor's own overlapping rotation, and across
+ * rotations forced by serverShutdown (both forms) while the old connection lags behind the new one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../../src/sim/index.js';
@@ -14,7 +15,7 @@ import { API_KEY, captureLogger, getJson, ingestConfig, PlainKinesisReader, slee
 import { verifyAgainstTruth } from './verify.js';
 
 interface Stats {
-  sbe_stats: { rotations: number; reconnect_count: number; messages_decoded: number; decode_errors: number };
+  sbe_stats: { rotations: number; reconnect_count: number; messages_decoded: number; decode_errors: number; held_events: number };
   sequence: { gaps_total: number; duplicates_dropped: number; recent_gaps: SequenceGap[]; positions: unknown[] };
   kinesis: { events_sent: number; buffer_size: number; dropped: number };
 }
@@ -171,5 +172,34 @@ describe('SBE ingestor end to end', () => {
     expect(result.depthGaps).toBe(0);
     // The overlap delivered the same events twice on the wire; the monitor removed the copies.
     expect(stats.sequence.duplicates_dropped).toBeGreaterThan(0);
+  });
+
+  it('rotates on serverShutdown (plain and combined) while the old connection lags: every trade exactly once, no gap', async () => {
+    // The client keeps the old connection 2 s after the new one delivers; the venue closes it 2 s after
+    // its serverShutdown. The old connection lags 150 ms, so the new one is ahead from its first frame.
+    const stack = await startStack({ rotationOverlapMs: 2000 });
+    await waitFor(() => stack.reader.events.length > 200, 30_000, 'first events');
+    const faults = (spec: unknown): Promise<unknown> => getJson(`${stack.sim.restUrl}/sim/faults`, { method: 'POST', body: JSON.stringify(spec) });
+    await faults({ delayMs: { ms: 150, connection: 'oldest' } });
+    for (const [k, form] of (['combined', 'plain', 'combined'] as const).entries()) {
+      await faults({ rotate: { connection: 'oldest', form, closeAfterMs: 2000 } });
+      await waitFor(async () => (await getJson<Stats>(`${stack.base}/stats`)).sbe_stats.rotations >= k + 1, 30_000, `rotation ${k + 1} (${form})`);
+      await waitFor(() => (stack.sim.stats().connections.closed.server_shutdown ?? 0) >= k + 1, 30_000, `the old connection of rotation ${k + 1} closed`);
+    }
+    const log = await getJson<Array<{ kind: string; form?: string }>>(`${stack.sim.restUrl}/sim/faults/log`);
+    expect(log.filter((e) => e.kind === 'rotate').map((e) => e.form)).toEqual(['combined', 'plain', 'combined']);
+    expect(log.some((e) => e.kind === 'delay')).toBe(true);
+    const before = stack.reader.events.length;
+    await waitFor(() => stack.reader.events.length > before + 100, 30_000, 'events after the rotations');
+    const { stats, result } = await drainAndVerify(stack);
+    // Exactly the venue's trades from the first one delivered to the last: none lost, none twice.
+    expect(stats.sequence.recent_gaps).toEqual([]);
+    expect(stats.sequence.gaps_total).toBe(0);
+    expect(result.tradesInGaps).toBe(0);
+    expect(result.depthGaps).toBe(0);
+    expect(stats.sbe_stats.rotations).toBeGreaterThanOrEqual(3);
+    expect(stats.sbe_stats.reconnect_count).toBe(0);
+    expect(stats.sequence.duplicates_dropped).toBeGreaterThan(0);
+    expect(stats.sbe_stats.held_events).toBe(0);
   });
 });
