@@ -397,7 +397,13 @@ export class AggregatorPipeline {
         try {
           raw = await this.redis.hgetall(key);
         } catch (err) {
-          throw toRedisError(err, `load minute stats of ${symbol}`);
+          const re = toRedisError(err, `load minute stats of ${symbol}`);
+          if (re.retryable) throw re;
+          // Redis will refuse this read every time (e.g. a foreign key of another type): start the symbol
+          // without stored minutes rather than refusing its every batch; the minute writes then get refused
+          // and dropped part by part (see writeIsolating).
+          this.logger?.error({ symbol, err: re.message }, 'stored minute stats unreadable; counting this run only');
+          raw = {};
         }
         if (this.aux.has(symbol)) return;
         const stored: MinuteStat[] = [];

@@ -128,6 +128,19 @@ describe('poison records never stall the aggregator (real redis-server)', () => 
     expect(p.hasDirty).toBe(false);
   });
 
+  it('a per-minute stats key Redis cannot read (wrong type) does not block the symbol or the batch', async () => {
+    const blocked = uniqueSymbol('WRONGMIN');
+    const good = uniqueSymbol('GOOD');
+    await redis.set(symbolKeys(blocked).minutes, 'not a hash');
+    const p = newPipeline();
+    const t = nowUs();
+    await p.ingestRecords([rec(trade(blocked, 1, t)), rec(trade(good, 1, t))]);
+    await p.flush();
+    expect(await redis.hget(symbolKeys(good).tr1s, 'count')).toBe('1');
+    expect(await redis.hget(symbolKeys(blocked).tr1s, 'count')).toBe('1');
+    expect(p.counters().write_quarantined).toBeGreaterThan(0);
+  });
+
   it('feat.mid_price is the exact decimal mid, equal to ob.mid_price', async () => {
     const sym = uniqueSymbol('MID');
     const p = newPipeline();
