@@ -39,12 +39,16 @@ COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
 COPY --chown=root:root bin ./bin
 COPY --chown=root:root config ./config
+# The dashboard's page and script, read from the source tree next to dist/.
+COPY --chown=root:root src/dashboard/public ./src/dashboard/public
 COPY --chown=root:root deploy/docker/healthcheck.mjs ./healthcheck.mjs
-# The lake's folder backend (compose) writes under /app/data; everything else stays read-only to the app.
-RUN mkdir -p /app/data && chown node:node /app/data
+# The lake's folder backend (compose) writes under /app/data (a volume there starts with this owner);
+# everything else stays read-only to the app.
+RUN mkdir -p /app/data/lake && chown -R node:node /app/data
 USER node
-# health / Prometheus: ingest sbe 8080/9090, ingest rest 8081/9092, aggregate 8082/9091; simulator 8090 (REST), 9443 (SBE)
-EXPOSE 8080 8081 8082 9090 9091 9092
+# health / Prometheus: ingest sbe 8080/9090, ingest rest 8081/9092, aggregate 8082/9091; simulator 8090 (REST),
+# 9443 (SBE); dashboard 8088
+EXPOSE 8080 8081 8082 8088 8090 9090 9091 9092 9443
 # HEALTH_PORT selects the service's health port (default 8080, the SBE ingestor's).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
 ENTRYPOINT ["node", "/app/bin/btcpipe.js"]

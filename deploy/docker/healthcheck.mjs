@@ -1,10 +1,12 @@
-// Container health check (Docker HEALTHCHECK, ECS healthCheck): exit 0 when the service's /health answers
-// 200 (healthy or degraded), 1 otherwise. The port is the service's: HEALTH_PORT, default 8080.
+// Container health check (Docker HEALTHCHECK, ECS healthCheck, compose): exit 0 when the process answers
+// 200 on HEALTH_PATH (default /health: 200 while healthy or degraded, 503 unhealthy), 1 otherwise.
+// HEALTH_PORT is the service's port (default 8080, the SBE ingestor's).
 import { request } from 'node:http';
 import process from 'node:process';
 
 const port = Number(process.env.HEALTH_PORT ?? 8080);
-const req = request({ host: '127.0.0.1', port, path: '/health', timeout: 3000 }, (res) => {
+const path = process.env.HEALTH_PATH ?? '/health';
+const req = request({ host: '127.0.0.1', port, path, timeout: 3000 }, (res) => {
   res.resume();
   process.exit(res.statusCode === 200 ? 0 : 1);
 });

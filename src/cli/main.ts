@@ -8,9 +8,10 @@ import { register as registerReplay } from './commands/replay.js';
 import { register as registerSim } from './commands/sim.js';
 import { register as registerServices } from './commands/services.js';
 import { register as registerUp } from './commands/up.js';
+import { register as registerDashboard } from './commands/dashboard.js';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp];
+const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard];
 
 const pkg = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
