@@ -91,12 +91,23 @@ export class FakeVenue {
       send(429, JSON.stringify({ code: -1003, msg: 'Too many requests' }), { 'retry-after': '1' });
       return;
     }
-    send(200, defaultBody(u.pathname, u.searchParams));
+    send(200, defaultBody(u.pathname, u.searchParams, this.limit));
   }
 }
 
-function defaultBody(path: string, q: URLSearchParams): string {
+function defaultBody(path: string, q: URLSearchParams, limit: number): string {
   switch (path) {
+    case '/api/v3/exchangeInfo':
+      return JSON.stringify({
+        timezone: 'UTC',
+        serverTime: Date.now(),
+        rateLimits: [
+          { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit },
+          { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61000 },
+        ],
+        exchangeFilters: [],
+        symbols: [],
+      });
     case '/api/v3/ping':
       return '{}';
     case '/api/v3/time':

@@ -17,14 +17,22 @@ afterEach(async () => {
 });
 
 async function setup(
-  opts: { windowMs?: number; limit?: number; clientLimit?: number; maxRateLimitWaitMs?: number; maxRetries?: number } = {},
+  opts: {
+    windowMs?: number;
+    limit?: number;
+    clientLimit?: number;
+    maxRateLimitWaitMs?: number;
+    maxRetries?: number;
+    limitFromExchangeInfo?: boolean;
+  } = {},
 ): Promise<{ venue: FakeVenue; client: BinanceRestClient; calls: RestCallInfo[] }> {
   const venue = await new FakeVenue(opts.windowMs ?? 60_000, opts.limit ?? 1200).start();
   const calls: RestCallInfo[] = [];
   const client = new BinanceRestClient({
     baseUrl: venue.url,
     apiKey: API_KEY,
-    rateLimitRequestsPerMinute: opts.clientLimit ?? 1200,
+    rateLimitRequestsPerMinute: 'clientLimit' in opts ? opts.clientLimit : 1200,
+    limitFromExchangeInfo: opts.limitFromExchangeInfo,
     weightWindowMs: opts.windowMs ?? 60_000,
     maxRateLimitWaitMs: opts.maxRateLimitWaitMs ?? 5_000,
     maxRetries: opts.maxRetries ?? 3,
@@ -186,5 +194,32 @@ describe('BinanceRestClient against a loopback venue', () => {
     expect(a).toBe(b);
     expect(c).toBeGreaterThan(b);
     expect(venue.seen.every((s) => s.status === 200)).toBe(true);
+  });
+
+  it('reads its weight limit from exchangeInfo before the first call; config caps it', async () => {
+    const { venue, client, calls } = await setup({ limit: 6000, clientLimit: undefined, limitFromExchangeInfo: true });
+    expect(client.stats().rate_limit_limit).toBe(1200); // not read yet: the conservative fallback
+    await client.depth('BTCUSDT');
+    await client.ping();
+    expect(venue.seen.map((s) => s.path)).toEqual(['/api/v3/exchangeInfo', '/api/v3/depth', '/api/v3/ping']);
+    expect(venue.seen[0].query.get('symbol')).toBe('BTCUSDT');
+    expect(calls[0]).toMatchObject({ endpoint: '/api/v3/exchangeInfo', status: 200, weight: 20 });
+    expect(client.stats()).toMatchObject({ rate_limit_limit: 6000, rate_limit_source: 'exchangeInfo', rate_limit_venue: 6000 });
+
+    const capped = await setup({ limit: 6000, clientLimit: 2000, limitFromExchangeInfo: true });
+    await capped.client.ping();
+    expect(capped.client.stats()).toMatchObject({ rate_limit_limit: 2000, rate_limit_venue: 6000, rate_limit_source: 'exchangeInfo' });
+  });
+
+  it('keeps budgeting with the fallback when exchangeInfo cannot be read, says why, and does not fail the call', async () => {
+    const { venue, client } = await setup({ clientLimit: undefined, limitFromExchangeInfo: true });
+    venue.script.push({ status: 200, body: JSON.stringify({ timezone: 'UTC', symbols: [] }) });
+    await expect(client.ping()).resolves.toBeUndefined();
+    const s = client.stats();
+    expect(s).toMatchObject({ rate_limit_limit: 1200, rate_limit_source: 'config', rate_limit_venue: null });
+    expect(s.rate_limit_read_error).toMatch(/exchangeInfo.*rateLimits/);
+    // The failed read is not repeated before every call.
+    await client.ping();
+    expect(venue.seen.map((x) => x.path)).toEqual(['/api/v3/exchangeInfo', '/api/v3/ping', '/api/v3/ping']);
   });
 });
