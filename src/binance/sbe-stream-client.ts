@@ -307,7 +307,7 @@ export class SbeStreamClient extends EventEmitter {
       this.scheduleRotation(conn);
     } else if (conn === this.candidate) {
       // The new connection delivers: it becomes primary; the old one keeps going for the overlap, so
-      // nothing falls between them (duplicates are removed downstream by sequence id).
+      // nothing falls between them (the caller merges the two by sequence id and connection).
       const old = this.primary;
       this.primary = conn;
       this.candidate = undefined;

@@ -34,7 +34,7 @@ export function connectionStatusValue(status: ConnectionStatus): number {
 
 export function createSbeIngestMetrics(
   registry: Registry,
-  read: { connectionStatus(): ConnectionStatus; bufferSize(): number },
+  read: { connectionStatus(): ConnectionStatus; bufferSize(): number; heldEvents(): number },
 ): SbeIngestMetrics {
   const registers = [registry];
   const messages = new Counter({
@@ -57,6 +57,14 @@ export function createSbeIngestMetrics(
     registers,
     collect() {
       this.set(read.bufferSize());
+    },
+  });
+  new Gauge({
+    name: 'ingestor_sbe_held_events',
+    help: 'Events of a connection running ahead during a rotation, held until the sequence reaches them',
+    registers,
+    collect() {
+      this.set(read.heldEvents());
     },
   });
   return {

@@ -164,6 +164,7 @@ class SbeIngestService implements Service {
     this.metrics = createSbeIngestMetrics(this.registry, {
       connectionStatus: () => this.client.status(),
       bufferSize: () => this.producer.stats().buffer_size,
+      heldEvents: () => this.pipeline.sequence.heldEvents(),
     });
     this.client.on('disconnected', () => this.metrics.reconnects.inc());
     this.client.on('rotated', () => this.metrics.rotations.inc());

@@ -115,6 +115,7 @@ describe('SBE ingestor end to end', () => {
       'ingestor_kinesis_records_sent_total{',
       'ingestor_sbe_connection_status',
       'ingestor_sbe_reconnects_total',
+      'ingestor_sbe_held_events{',
       'process_resident_memory_bytes',
     ]) {
       expect(metrics).toContain(name);
