@@ -40,8 +40,7 @@ export function buildStagingState(
   state.drainReanchorRequests();
   const trades = [...recentTrades].sort((a, b) => a.trade_id - b.trade_id);
   for (const t of trades) state.apply(t);
-  const feat: Record<string, string> = {};
-  for (const [k, v] of Object.entries(state.features(wallMs))) feat[k] = String(v);
+  const feat = state.featHash(wallMs).hash;
   return {
     ob: state.obHash(opts.depth ?? 10).set,
     tr1s: state.trHash(1),

@@ -237,6 +237,7 @@ describe('SymbolState', () => {
     expect(staged.tr5s).toEqual(st.trHash(5));
     expect(Object.keys(staged.feat).sort()).toEqual([...FEATURE_NAMES, 'feature_ts', 'event_ts_us', 'data_age_ms', 'completeness'].sort());
     expect(staged.feat.data_age_ms).toBe('0');
+    expect(staged.feat.mid_price).toBe(staged.ob.mid_price);
     for (const v of Object.values(staged.feat)) expect(v).not.toMatch(/NaN|Infinity/);
     expect(staged.ob.status).toBe('live');
   });
