@@ -9,7 +9,9 @@
  *    minute and every earlier one are skipped (never compared): they were not fully observed;
  *  - a later minute is compared once the hot path's TRADE stream (tr last_ts_us: the newest trade the aggregator
  *    consumed) and the venue clock have both passed the minute's end by `settleMs`. Not ob's clock: depth and
- *    bestBidAsk move it while a lagging trade stream has not yet delivered the minute's trades;
+ *    bestBidAsk move it while a lagging trade stream has not yet delivered the minute's trades. And only once
+ *    the minutes hash holds a LATER minute: those stats are written by the aggregator's trade stream alone,
+ *    whereas tr last_ts_us may come from the REST trades of a re-anchor swap, ahead of the trade stream;
  *  - a minute absent from the hash counts 0 trades / volume 0 (all its trades were lost);
  *  - count must equal the kline's `n` and volume its `v` EXACTLY (decimal comparison, no tolerance).
  */
@@ -130,6 +132,8 @@ export interface MinuteSelectionInput {
   pending: readonly KlineMinute[];
   /** Earliest minute in the hot path's minutes hash; undefined when the hash is empty. */
   firstObservedMinuteMs: number | undefined;
+  /** Newest minute in the hash not dated in the future; undefined when there is none. */
+  newestObservedMinuteMs: number | undefined;
   /** How far the hot path's trade stream has been consumed, µs (tr last_ts_us, not in the future). */
   tradesConsumedUs: number | undefined;
   venueNowMs: number;
@@ -154,7 +158,12 @@ export function selectMinutes(input: MinuteSelectionInput): MinuteSelection {
       out.waiting.push(k);
     } else if (k.openTimeMs <= input.firstObservedMinuteMs) {
       out.uncovered.push(k);
-    } else if (input.tradesConsumedUs < (endMs + input.settleMs) * 1000 || input.venueNowMs < endMs + input.settleMs) {
+    } else if (
+      input.tradesConsumedUs < (endMs + input.settleMs) * 1000 ||
+      input.venueNowMs < endMs + input.settleMs ||
+      input.newestObservedMinuteMs === undefined ||
+      input.newestObservedMinuteMs <= k.openTimeMs
+    ) {
       out.waiting.push(k);
     } else {
       out.checkable.push(k);

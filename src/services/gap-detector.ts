@@ -179,14 +179,20 @@ export class GapDetector {
     } catch (err) {
       throw toRedisError(err, 'read minute stats keys');
     }
+    // A minute dated beyond the venue clock proves nothing about how far the trade stream got.
+    const latestMs = venueNowMs + (this.o.maxEventSkewMs ?? 5000);
     let first: number | undefined;
+    let newest: number | undefined;
     for (const key of minuteKeys) {
       const n = Number(key);
-      if (Number.isSafeInteger(n) && (first === undefined || n < first)) first = n;
+      if (!Number.isSafeInteger(n) || n > latestMs) continue;
+      if (first === undefined || n < first) first = n;
+      if (newest === undefined || n > newest) newest = n;
     }
     const sel = selectMinutes({
       pending: [...v.pending.values()],
       firstObservedMinuteMs: first,
+      newestObservedMinuteMs: newest,
       tradesConsumedUs: (await this.hotPathClocks(redis, symbol, venueNowMs, log)).tr.usableUs,
       venueNowMs,
       settleMs: this.settleMs,

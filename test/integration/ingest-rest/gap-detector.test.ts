@@ -118,9 +118,35 @@ describe('gap detector: volume criterion', () => {
     expect((await d.checkVolume(redis, s, now)).checked).toEqual([]);
 
     // The trade stream catches up: the minute is complete and compared exactly.
-    await hotPath(s, { trUs: (T0 + 3 * MIN + 10_000) * 1000, minutes: [{ m: 2, count: 10, volume: '10' }] });
+    await hotPath(s, { trUs: (T0 + 3 * MIN + 10_000) * 1000, minutes: [{ m: 2, count: 10, volume: '10' }, { m: 3, count: 2, volume: '2' }] });
     const caughtUp = await d.checkVolume(redis, s, now);
     expect(caughtUp.checked.map((c) => [c.minuteStartMs, c.match])).toEqual([[T0 + 2 * MIN, true]]);
+    expect(await metricValue(await registry.metrics(), 'ingestor_rest_gaps_detected_total', { symbol: s, criterion: 'volume' })).toBe(0);
+  });
+
+  it('a re-anchor that swapped in a REST-built tr:1s (clock ahead of the trade stream) settles no minute early', async () => {
+    const { d, registry } = detector();
+    const s = uniqueSymbol();
+    const now = T0 + 3 * MIN + 30_000;
+    // tr:1s came from the REST trades of a swap (newest trade: 25 s ago); the aggregator's trade stream,
+    // whose per-minute stats are the only thing it writes for itself, has counted nothing past minute 2.
+    await hotPath(s, {
+      obUs: now * 1000,
+      trUs: (now - 25_000) * 1000,
+      minutes: [
+        { m: 1, count: 4, volume: '4' },
+        { m: 2, count: 3, volume: '3' },
+      ],
+    });
+    d.addKlines(s, [kline(2, 10, '10')], now);
+    expect((await d.checkVolume(redis, s, now)).checked).toEqual([]);
+    // A minute dated in the future is no proof of progress either.
+    await hotPath(s, { minutes: [{ m: 60 * 24 * 365 * 10, count: 1, volume: '1' }] });
+    expect((await d.checkVolume(redis, s, now)).checked).toEqual([]);
+    // The trade stream reaches minute 3: minute 2 is complete and compared.
+    await hotPath(s, { minutes: [{ m: 2, count: 10, volume: '10' }, { m: 3, count: 1, volume: '1' }] });
+    const c = await d.checkVolume(redis, s, now);
+    expect(c.checked.map((x) => [x.minuteStartMs, x.match])).toEqual([[T0 + 2 * MIN, true]]);
     expect(await metricValue(await registry.metrics(), 'ingestor_rest_gaps_detected_total', { symbol: s, criterion: 'volume' })).toBe(0);
   });
 });

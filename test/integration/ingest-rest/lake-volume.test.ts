@@ -62,6 +62,8 @@ describe('REST ingest service: bronze lake and the volume criterion', () => {
       expect(trades.length).toBeGreaterThan(1);
       const seen = s === 'BTCUSDT' ? trades : trades.slice(1);
       await stack.redis.hset(symbolKeys(s).minutes, String(m0), `${seen.length}|${addDecimals(seen.map((t) => t.qty))}`);
+      // The trade stream has moved on into the next minute, as the aggregator's would by now.
+      await stack.redis.hset(symbolKeys(s).minutes, String(m0 + MINUTE), '1|1');
     }
     const metrics = await waitFor('minute m0 volume-checked', async () => {
       const st = (await service.stats()) as { gap_detection: Record<string, { last_checked_minute: string | null }> };

@@ -109,6 +109,7 @@ describe('volume criterion: minute selection', () => {
     const sel = selectMinutes({
       pending: [k(3), k(0), k(1), k(2), k(4)],
       firstObservedMinuteMs: T0 + MINUTE_MS, // the aggregator started inside minute 1
+      newestObservedMinuteMs: T0 + 4 * MINUTE_MS,
       tradesConsumedUs: (T0 + 4 * MINUTE_MS + 5_000) * 1000, // minute 3 ended 5 s ago in event time
       venueNowMs: T0 + 4 * MINUTE_MS + 30_000,
       settleMs: 5000,
@@ -119,7 +120,7 @@ describe('volume criterion: minute selection', () => {
   });
 
   it('waits on everything while the hot path has no minutes or no event time', () => {
-    const base = { pending: [k(1), k(2)], venueNowMs: T0 + 10 * MINUTE_MS, settleMs: 0 };
+    const base = { pending: [k(1), k(2)], venueNowMs: T0 + 10 * MINUTE_MS, settleMs: 0, newestObservedMinuteMs: T0 + 9 * MINUTE_MS };
     expect(selectMinutes({ ...base, firstObservedMinuteMs: undefined, tradesConsumedUs: 1 }).waiting).toHaveLength(2);
     expect(selectMinutes({ ...base, firstObservedMinuteMs: T0, tradesConsumedUs: undefined }).waiting).toHaveLength(2);
   });
@@ -128,11 +129,25 @@ describe('volume criterion: minute selection', () => {
     const sel = selectMinutes({
       pending: [k(1)],
       firstObservedMinuteMs: T0,
+      newestObservedMinuteMs: T0 + 3 * MINUTE_MS,
       tradesConsumedUs: (T0 + 3 * MINUTE_MS) * 1000,
       venueNowMs: T0 + 2 * MINUTE_MS + 1000,
       settleMs: 5000,
     });
     expect(sel.waiting).toHaveLength(1);
+  });
+
+  it('trade stream lag: waits until the minutes hash (written by the trade stream alone) holds a later minute', () => {
+    const base = {
+      pending: [k(2)],
+      firstObservedMinuteMs: T0,
+      tradesConsumedUs: (T0 + 4 * MINUTE_MS) * 1000,
+      venueNowMs: T0 + 4 * MINUTE_MS,
+      settleMs: 5000,
+    };
+    expect(selectMinutes({ ...base, newestObservedMinuteMs: undefined }).waiting).toHaveLength(1);
+    expect(selectMinutes({ ...base, newestObservedMinuteMs: T0 + 2 * MINUTE_MS }).waiting).toHaveLength(1);
+    expect(selectMinutes({ ...base, newestObservedMinuteMs: T0 + 3 * MINUTE_MS }).checkable).toHaveLength(1);
   });
 
   it('property: partitions the pending minutes exactly, and never checks a minute not fully observed', () => {
@@ -142,11 +157,13 @@ describe('volume criterion: minute selection', () => {
         fc.option(fc.integer({ min: 0, max: 120 }), { nil: undefined }),
         fc.integer({ min: 0, max: 130 * 60_000 }),
         fc.integer({ min: 0, max: 30_000 }),
-        (minutes, first, hotOffsetMs, settleMs) => {
+        fc.option(fc.integer({ min: 0, max: 130 }), { nil: undefined }),
+        (minutes, first, hotOffsetMs, settleMs, newest) => {
           const pending = minutes.map((m) => k(m));
           const sel = selectMinutes({
             pending,
             firstObservedMinuteMs: first === undefined ? undefined : T0 + first * MINUTE_MS,
+            newestObservedMinuteMs: newest === undefined ? undefined : T0 + newest * MINUTE_MS,
             tradesConsumedUs: (T0 + hotOffsetMs) * 1000,
             venueNowMs: T0 + hotOffsetMs + 1000,
             settleMs,
@@ -157,6 +174,7 @@ describe('volume criterion: minute selection', () => {
             expect(first).toBeDefined();
             expect(c.openTimeMs).toBeGreaterThan(T0 + (first as number) * MINUTE_MS);
             expect((T0 + hotOffsetMs) * 1000).toBeGreaterThanOrEqual((c.openTimeMs + MINUTE_MS + settleMs) * 1000);
+            expect(T0 + (newest as number) * MINUTE_MS).toBeGreaterThan(c.openTimeMs);
           }
         },
       ),
