@@ -257,7 +257,7 @@ function renderTimeline(st, x0, x1) {
     const re = e.reanchors.length === 0 ? 'no re-anchor yet' : `${e.reanchors.length} re-anchor${e.reanchors.length > 1 ? 's' : ''} (to update ${esc(e.reanchors[e.reanchors.length - 1].lastUpdateId)})`;
     const retries = e.noticedBy === 'rest' ? ', found by the REST checks' : e.requests > 1 ? `, ${e.requests} requests` : '';
     const dur = e.end === null ? `<span class="bad">resyncing for ${fmtMs(e.durationMs)}</span>` : `resynced in ${fmtMs(e.durationMs)}`;
-    return `<li class="${e.end === null ? 'open' : 'closed'}" data-start="${e.start}" data-criteria="${esc(e.criteria.join(','))}" data-reanchors="${e.reanchors.length}" data-open="${e.end === null}"><span class="num">${hhmmss(e.start)}</span><span class="what"><b>${esc(what)}</b> · ${re}${retries}</span><span class="num">${dur}</span></li>`;
+    return `<li class="${e.end === null ? 'open' : 'closed'}" data-start="${e.start}" data-criteria="${esc(e.criteria.join(','))}" data-reanchors="${e.reanchors.length}" data-open="${e.end === null}"><span class="num">${hhmmss(e.start)}</span><span class="what"><b>${esc(what)}</b></span><span class="num">${dur}</span><span class="detail muted">${re}${retries}</span></li>`;
   });
   list.innerHTML = items.join('') || '<span class="none">no gap and no re-anchor in the last 15 minutes</span>';
 }
