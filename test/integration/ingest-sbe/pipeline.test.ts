@@ -203,4 +203,21 @@ describe('SBE ingestor end to end', () => {
     expect(stats.sequence.duplicates_dropped).toBeGreaterThan(0);
     expect(stats.sbe_stats.held_events).toBe(0);
   });
+
+  it('follows a rough venue\'s random serverShutdowns (both forms) with the old connection lagging: no gap, no duplicate', async () => {
+    // Each connection gets a serverShutdown 1 s + ~1 s after it opens and closes a second later, so
+    // rotations overlap often, sometimes three connections at once; bestBidAsk is culled, some diffs empty.
+    const stack = await startStack({ sim: { rough: true, deepBook: false, randomShutdownMeanSeconds: 1 }, rotationOverlapMs: 2000 });
+    await getJson(`${stack.sim.restUrl}/sim/faults`, { method: 'POST', body: JSON.stringify({ delayMs: { ms: 100, connection: 'oldest' } }) });
+    await waitFor(() => (stack.sim.stats().connections.closed.server_shutdown ?? 0) >= 4, 60_000, 'four serverShutdown closes');
+    const log = await getJson<Array<{ kind: string; form?: string }>>(`${stack.sim.restUrl}/sim/faults/log`);
+    expect(log.filter((e) => e.kind === 'shutdown').length).toBeGreaterThanOrEqual(4);
+    const { stats, result } = await drainAndVerify(stack);
+    expect(stats.sequence.recent_gaps).toEqual([]);
+    expect(result.tradesInGaps).toBe(0);
+    expect(result.depthGaps).toBe(0);
+    expect(stats.sbe_stats.rotations).toBeGreaterThanOrEqual(4);
+    expect(stats.sbe_stats.reconnect_count).toBe(0);
+    expect(stats.sbe_stats.held_events).toBe(0);
+  });
 });
