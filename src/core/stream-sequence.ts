@@ -157,8 +157,9 @@ const NO_CONNECTION = -1;
  * - An event past the next expected id is a break: from the primary it is the venue's own gap (reported
  *   once, then forwarded); from another connection it is held, because the primary may still be
  *   delivering the ids before it (its frames in flight), and is forwarded once the primary reaches it.
- * - When the primary closes, the connection that is furthest behind takes over (so it can still deliver
- *   what is missing) and held events flush; what no open connection can deliver is then a gap.
+ * - When the primary closes, an open connection holding nothing takes over (it is level or behind, so it
+ *   can still deliver what the primary owed); failing that, the one whose held events start earliest
+ *   takes over and they flush. What no open connection can deliver is then a gap.
  * - A connection holding more than `maxHeld` events takes over too: the primary has stalled.
  *
  * bestBidAsk and depth20 snapshots carry state, not changes, and the venue culls bestBidAsk: only
@@ -302,6 +303,11 @@ export class ConnectionSequencer {
   }
 
   private hold(lane: Lane, q: HeldQueue, ev: MarketEvent, out: SequenceOutput): void {
+    if (q.head >= 1024 && q.head * 2 >= q.events.length) {
+      // A queue that keeps a venue gap at its head drains only in part: drop what it already gave up.
+      q.events.splice(0, q.head);
+      q.head = 0;
+    }
     q.events.push(ev);
     if (q.events.length - q.head > this.maxHeld) {
       // The primary has fallen this far behind (stalled): this connection takes over, and what the

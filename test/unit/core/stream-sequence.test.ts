@@ -212,6 +212,27 @@ describe('ConnectionSequencer', () => {
     expect(s.heldEvents()).toBe(0);
   });
 
+  it('a long lag across many venue gaps: exact output, each venue gap once, held events bounded by the lag', () => {
+    const venue: number[] = [];
+    for (let id = 1; venue.length < 6000; id++) if (id % 10 !== 0) venue.push(id); // the venue skips every 10th id
+    const s = new ConnectionSequencer();
+    const r = new Recorder();
+    const lag = 2000;
+    let maxHeld = 0;
+    // The new connection starts `lag` events ahead of the old one and stays that far ahead: its queue
+    // drains only up to each venue gap, as the old connection reaches it.
+    for (let k = 0; k < venue.length; k++) {
+      s.accept(trade(venue[k]), OLD, r);
+      if (k + lag < venue.length) s.accept(trade(venue[k + lag]), NEW, r);
+      if (k % 100 === 0) maxHeld = Math.max(maxHeld, s.heldEvents());
+    }
+    expect(r.trades()).toEqual(venue);
+    expect(r.gaps).toEqual(venue.slice(1).flatMap((id, i) => (id !== venue[i] + 1 ? [['trade', venue[i] + 1, id]] : [])));
+    expect(maxHeld).toBeGreaterThan(lag - 20);
+    expect(maxHeld).toBeLessThanOrEqual(lag + 1);
+    expect(s.heldEvents()).toBe(0);
+  });
+
   it('merges two connections delivering suffixes of one venue sequence, in any interleaving, with the old one closing anywhere', () => {
     // One venue item: a trade or a depth diff; `skip` > 0 is a gap the venue itself made before it.
     const item = fc.record({ depth: fc.boolean(), skip: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }), width: fc.integer({ min: 1, max: 4 }) });
