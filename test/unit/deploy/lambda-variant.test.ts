@@ -110,5 +110,14 @@ describe('deploy: Lambda aggregator, scheduled REST mode', () => {
     expect(actions).toContain('sqs:SendMessage');
     expect(actions).toContain('s3:PutObject');
     expect([...actions].some((a) => a.startsWith('kinesis:Put') || a.startsWith('s3:Delete') || a.startsWith('secretsmanager:'))).toBe(false);
+    // Beyond those: AWS's managed policies for logging and VPC network interfaces, nothing else.
+    const fnRoles = resources('AWS::IAM::Role').filter(([id]) => id.includes('Function'));
+    expect(fnRoles).toHaveLength(2);
+    for (const [, r] of fnRoles) {
+      const managed = JSON.stringify(r.Properties.ManagedPolicyArns);
+      expect(managed).toContain('service-role/AWSLambdaBasicExecutionRole');
+      expect(managed).toContain('service-role/AWSLambdaVPCAccessExecutionRole');
+      expect((r.Properties.ManagedPolicyArns as unknown[]).length).toBe(2);
+    }
   });
 });
