@@ -204,7 +204,12 @@ export class ServicesStack extends Stack {
         vpc,
         vpcSubnets: appSubnets,
         securityGroups: [appSg, d.redis.clientSecurityGroup],
-        environment: { ...commonEnv, CONFIG_FILE: LAMBDA_CONFIG_FILE },
+        // The handler reads re-anchor requests of the last two intervals on a cold start.
+        environment: {
+          ...commonEnv,
+          CONFIG_FILE: LAMBDA_CONFIG_FILE,
+          SCHEDULER_POLL_INTERVAL_SECONDS: String(c.ingest_rest.poll_interval_minutes * 60),
+        },
         logGroup: restLogs,
       });
       grantLake(fn);

@@ -63,6 +63,8 @@ describe('deploy: Lambda aggregator, scheduled REST mode', () => {
     // Poll cycles never overlap: they share the venue's per-IP weight budget.
     const rest = fns.find((p) => JSON.stringify(p.ImageConfig).includes('scheduled-handler'));
     expect(rest?.ReservedConcurrentExecutions).toBe(1);
+    // The handler's cold-start look-back follows the schedule's interval.
+    expect((rest?.Environment as { Variables: Record<string, unknown> }).Variables.SCHEDULER_POLL_INTERVAL_SECONDS).toBe('120');
   });
 
   it('REST mode runs on an EventBridge rate schedule', () => {
