@@ -119,7 +119,8 @@ const processingSchema = z
     max_buffered_diffs: z.number().int().positive().default(10_000),
     /** Aggregator: at most one re-anchor request per symbol per this many seconds (repeated while resyncing). */
     reanchor_request_interval_seconds: positive.default(5),
-    /** Aggregator: records dated further than this ahead of the wall clock are dead-lettered, never applied. */
+    /** Event times further than this ahead of the clock are not trusted: the aggregator dead-letters such
+     *  records (never applies them); the REST gap checks do not take them as the hot path's time. */
     max_event_time_skew_seconds: z.number().min(0).default(5),
   })
   .strict();
