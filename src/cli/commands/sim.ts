@@ -4,6 +4,7 @@
  * `--rough` adds every other way the venue is harsher than a kind simulator.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_RATE, defaultDepthIntervalUs } from '../../sim/engine.js';
 import { startSimulator } from '../../sim/index.js';
 
 function int(name: string, min: number, max: number) {
@@ -71,7 +72,7 @@ export function register(program: Command): void {
     .option('--symbols <list>', 'comma-separated symbols (default BTCUSDT; with --rough BTCUSDT,DOGEUSDT,ETHBTC)', list)
     .option('--seed <n>', 'market seed', int('--seed', -(2 ** 31), 2 ** 31 - 1), 1)
     .option('--rate <eventsPerSecond>', 'order-flow actions per second per symbol (default 50)', positiveNumber('--rate'))
-    .option('--depth-interval-ms <ms>', `depth-diff interval (default ${CLI_DEPTH_INTERVAL_MS}, as Binance)`, positiveNumber('--depth-interval-ms'))
+    .option('--depth-interval-ms <ms>', `depth-diff interval (default ${CLI_DEPTH_INTERVAL_MS} as Binance, shorter above 5,000 actions/s)`, positiveNumber('--depth-interval-ms'))
     .option('--max-connection-seconds <s>', 'WebSocket connection lifetime (default 86400)', positiveNumber('--max-connection-seconds'))
     .option('--ping-interval-seconds <s>', 'server ping interval (default 20)', positiveNumber('--ping-interval-seconds'))
     .option('--api-keys <list>', 'accepted X-MBX-APIKEY values (default: any non-empty key; env BTCPIPE_SIM_API_KEYS)', list)
@@ -98,7 +99,8 @@ export function register(program: Command): void {
         symbols: o.symbols?.map((s) => s.toUpperCase()),
         seed: o.seed,
         rate: o.rate,
-        depthIntervalMs: o.depthIntervalMs ?? CLI_DEPTH_INTERVAL_MS,
+        // Still shorter at load-test rates, as the programmatic default.
+        depthIntervalMs: o.depthIntervalMs ?? Math.min(CLI_DEPTH_INTERVAL_MS, defaultDepthIntervalUs(o.rate ?? DEFAULT_RATE) / 1000),
         maxConnectionSeconds: o.maxConnectionSeconds,
         pingIntervalMs: o.pingIntervalSeconds === undefined ? undefined : o.pingIntervalSeconds * 1000,
         apiKeys,
