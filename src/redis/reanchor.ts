@@ -42,7 +42,13 @@ export type ReanchorResult =
       swapMs: number;
       totalMs: number;
     }
-  | { status: 'skipped'; symbol: string; heldBy: string | null }
+  | {
+      status: 'skipped';
+      symbol: string;
+      heldBy: string | null;
+      /** What is left of the holder's lease (PTTL), ms; null when unknown. A dead holder frees it by then. */
+      heldForMs: number | null;
+    }
   | { status: 'rate_limited'; symbol: string; retryInMs: number }
   | { status: 'failed'; symbol: string; error: Error; cleanedUp: boolean; totalMs: number };
 
@@ -146,8 +152,11 @@ export class AtomicReanchor {
     try {
       const got = await this.redis.set(keys.flag, owner, 'PX', this.leaseMs, 'NX');
       if (got !== 'OK') {
-        const heldBy = await this.redis.get(keys.flag).catch(() => null);
-        return this.finish({ status: 'skipped', symbol, heldBy }, started, log);
+        const [heldBy, pttl] = await Promise.all([
+          this.redis.get(keys.flag).catch(() => null),
+          this.redis.pttl(keys.flag).catch(() => -2),
+        ]);
+        return this.finish({ status: 'skipped', symbol, heldBy, heldForMs: pttl >= 0 ? pttl : null }, started, log);
       }
     } catch (err) {
       // A SET that timed out may still execute once a stalled server resumes: release it owner-checked.
@@ -363,7 +372,7 @@ export class AtomicReanchor {
         break;
       case 'skipped':
         this.s.skipped++;
-        this.logger.info({ ...log, held_by: r.heldBy }, 're-anchor skipped: another one runs');
+        this.logger.info({ ...log, held_by: r.heldBy, held_for_ms: r.heldForMs }, 're-anchor skipped: another one runs');
         break;
       case 'rate_limited':
         this.s.rateLimited++;

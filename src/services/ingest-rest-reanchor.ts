@@ -234,7 +234,10 @@ export class ReanchorCoordinator {
           );
         }
         if (req.retries < this.maxRetries) {
-          this.schedule(symbol, slot, { ...req, retries: req.retries + 1 }, this.retryDelayMs * (req.retries + 1));
+          // Behind another holder, wait at least until its lease would run out: a killed holder frees it by then.
+          const delay = this.retryDelayMs * (req.retries + 1);
+          const leaseLeft = result.status === 'skipped' && result.heldForMs !== null ? result.heldForMs + 100 : 0;
+          this.schedule(symbol, slot, { ...req, retries: req.retries + 1 }, Math.max(delay, leaseLeft));
         }
         break;
     }

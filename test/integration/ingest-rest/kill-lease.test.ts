@@ -11,10 +11,15 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../src/ops/config.js';
-import { symbolKeys } from '../../../src/redis/keys.js';
+import { REANCHOR_DONE_STREAM, symbolKeys } from '../../../src/redis/keys.js';
 import { ProjectionWriter } from '../../../src/redis/projection.js';
 import { requestReanchor } from '../../../src/redis/streams.js';
-import { startStack, waitFor } from './support.js';
+import { obMismatches, startStack, truthBook, waitFor, type Stack } from './support.js';
+
+function leaseOf(doc: Record<string, unknown>): number {
+  const scheduler = resolveConfig(doc, 'test', { mode: 'rest', env: {} }).scheduler as { reanchor_lease_seconds?: number };
+  return (scheduler.reanchor_lease_seconds ?? 15) * 1000;
+}
 
 const SYM = 'BTCUSDT';
 const BIN = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'btcpipe.js');
@@ -56,6 +61,48 @@ async function stallingRelay(target: string): Promise<{ url: string; depthCalls:
   };
 }
 
+/** A REST mode process (bin/btcpipe.js) with a config file; killed with SIGKILL at cleanup if still running. */
+async function spawnRest(dir: string, doc: Record<string, unknown>): Promise<{ child: ChildProcess; exited: Promise<void>; stderr: () => string }> {
+  const cfgFile = join(dir, `rest-${Date.now()}.yaml`);
+  await writeFile(cfgFile, JSON.stringify(doc));
+  let stderr = '';
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'ingest', '--mode', 'rest', '--config', cfgFile], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+function restDoc(stack: Stack, restUrl: string): Record<string, unknown> {
+  return {
+    service_name: 'kill-lease-rest',
+    binance: { rest_base_url: restUrl, symbols: [SYM], request_timeout_ms: 120_000 },
+    redis: { host: '127.0.0.1', port: stack.redisServer.port, socket_timeout_seconds: 2 },
+    lake: { backend: 'folder', root: join(stack.lakeDir, 'lake') },
+    scheduler: { poll_interval_seconds: 3600, reanchor_min_interval_seconds: 0, time_gap_seconds: 600, depth_snapshot_limit: 1000 },
+    health: { port: 0, host: '127.0.0.1' },
+    metrics: { enable_prometheus: false },
+    logging: { level: 'warn' },
+  };
+}
+
+/** Request a re-anchor and wait until the process holds the flag with its depth call stuck; then SIGKILL it. */
+async function killMidReanchor(stack: Stack, relay: { depthCalls(): number }, p: { child: ChildProcess; exited: Promise<void>; stderr: () => string }): Promise<void> {
+  // The listener acts on requests made up to a minute before it started: ask at once.
+  await requestReanchor(stack.redis, SYM, 'gap');
+  await waitFor('the REST process mid re-anchor (flag held, depth requested)', async () =>
+    p.child.exitCode === null && relay.depthCalls() > 0 && (await stack.redis.exists(symbolKeys(SYM).flag)) === 1, 60_000).catch((err: unknown) => {
+    throw new Error(`${String(err)}; REST process stderr: ${p.stderr().slice(-2000)}`);
+  });
+  p.child.kill('SIGKILL');
+  await p.exited;
+}
+
 describe('REST mode SIGKILLed mid re-anchor', () => {
   it('ob is not live-and-frozen beyond the lease: the flag expires with the lease and blocked writes say resyncing', async () => {
     const stack = await startStack({ symbols: [SYM] });
@@ -85,40 +132,9 @@ describe('REST mode SIGKILLed mid re-anchor', () => {
     });
     await waitFor('a live ob', async () => (await stack.redis.hget(k.ob, 'status')) === 'live', 10_000);
 
-    const cfgFile = join(stack.lakeDir, 'rest.yaml');
-    const doc = {
-      service_name: 'kill-lease-rest',
-      binance: { rest_base_url: relay.url, symbols: [SYM], request_timeout_ms: 120_000 },
-      redis: { host: '127.0.0.1', port: stack.redisServer.port, socket_timeout_seconds: 2 },
-      lake: { backend: 'folder', root: join(stack.lakeDir, 'lake') },
-      scheduler: { poll_interval_seconds: 3600, reanchor_min_interval_seconds: 0, time_gap_seconds: 600 },
-      health: { port: 0, host: '127.0.0.1' },
-      metrics: { enable_prometheus: false },
-      logging: { level: 'warn' },
-    };
-    await writeFile(cfgFile, JSON.stringify(doc));
-    const defaults = resolveConfig(doc, 'test', { mode: 'rest', env: {} }).scheduler as { reanchor_lease_seconds?: number };
-    const leaseMs = (defaults.reanchor_lease_seconds ?? 15) * 1000;
-
-    let stderr = '';
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'ingest', '--mode', 'rest', '--config', cfgFile], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-
-    // The listener acts on requests made up to a minute before it started: ask at once.
-    await requestReanchor(stack.redis, SYM, 'gap');
-    await waitFor('the REST process mid re-anchor (flag held, depth requested)', async () =>
-      child.exitCode === null && relay.depthCalls() > 0 && (await stack.redis.exists(k.flag)) === 1, 60_000).catch((err: unknown) => {
-      throw new Error(`${String(err)}; REST process stderr: ${stderr.slice(-2000)}`);
-    });
-    child.kill('SIGKILL');
-    await exited;
+    const doc = restDoc(stack, relay.url);
+    const leaseMs = leaseOf(doc);
+    await killMidReanchor(stack, relay, await spawnRest(stack.lakeDir, doc));
 
     const pttl = await stack.redis.pttl(k.flag);
     expect(pttl).toBeGreaterThan(0);
@@ -146,5 +162,28 @@ describe('REST mode SIGKILLed mid re-anchor', () => {
       return ob.status === 'live' && Number(ob.last_update_id) > idAfter;
     }, 10_000);
     console.log(`kill mid re-anchor: flag PTTL ${pttl} ms after the kill (lease ${leaseMs} ms), ${samples} samples while held: ${JSON.stringify(Object.fromEntries(statuses))}`);
+  }, 180_000);
+
+  it('restarted at once, the REST mode re-anchors as soon as the dead holder\'s lease runs out', async () => {
+    const stack = await startStack({ symbols: [SYM] });
+    cleanups.push(() => stack.stop());
+    const relay = await stallingRelay(stack.sim.restUrl);
+    cleanups.push(() => relay.close());
+    const k = symbolKeys(SYM);
+    await killMidReanchor(stack, relay, await spawnRest(stack.lakeDir, restDoc(stack, relay.url)));
+    expect(await stack.redis.exists(k.flag)).toBe(1);
+
+    // The new process (venue answering now) picks up the same request and meets the dead holder's flag.
+    const restarted = await spawnRest(stack.lakeDir, restDoc(stack, stack.sim.restUrl));
+    const done = await waitFor('a re-anchor by the restarted process', async () => {
+      const e = await stack.redis.xrevrange(REANCHOR_DONE_STREAM, '+', '-', 'COUNT', 1);
+      return e[0]?.[1][e[0][1].indexOf('last_update_id') + 1];
+    }, 60_000, 100).catch((err: unknown) => {
+      throw new Error(`${String(err)}; restarted REST process stderr: ${restarted.stderr().slice(-2000)}`);
+    });
+    const ob = await stack.redis.hgetall(k.ob);
+    expect(ob.last_update_id).toBe(done);
+    expect(ob.status).toBe('live');
+    expect(obMismatches(ob, await truthBook(stack.sim.restUrl, SYM, Number(done)))).toEqual([]);
   }, 180_000);
 });
