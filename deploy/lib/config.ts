@@ -75,7 +75,7 @@ const aggregatorSchema = z
         memory_mib: z.number().int().min(128).max(10240).default(1024),
         timeout_seconds: z.number().int().min(1).max(900).default(60),
         batch_size: z.number().int().min(1).max(10_000).default(500),
-        max_batching_window_ms: z.number().int().min(0).max(300_000).default(0),
+        max_batching_window_seconds: z.number().int().min(0).max(300).default(0),
         retry_attempts: z.number().int().min(0).max(10_000).default(10),
         max_record_age_seconds: z.number().int().min(60).max(604_800).default(3600),
         parallelization_factor: z.number().int().min(1).max(10).default(1),

@@ -260,7 +260,7 @@ export class ServicesStack extends Stack {
           new KinesisEventSource(s, {
             startingPosition: lambda.StartingPosition.LATEST,
             batchSize: l.batch_size,
-            maxBatchingWindow: Duration.millis(l.max_batching_window_ms),
+            maxBatchingWindow: Duration.seconds(l.max_batching_window_seconds),
             // Partial batch responses: only the failed record onwards is retried, not the whole batch.
             reportBatchItemFailures: true,
             // A batch that keeps failing is split in halves until the bad record is alone.

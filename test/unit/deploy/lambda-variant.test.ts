@@ -10,7 +10,7 @@ const s = synth({
   kinesis: { capacity: 'provisioned', shard_count: 4 },
   ingest_sbe: { connection_groups: [['BTCUSDT', 'ETHUSDT'], ['SOLUSDT']] },
   ingest_rest: { run_as: 'schedule', poll_interval_minutes: 2 },
-  aggregator: { run_as: 'lambda', lambda: { batch_size: 200, retry_attempts: 5 } },
+  aggregator: { run_as: 'lambda', lambda: { batch_size: 200, retry_attempts: 5, max_batching_window_seconds: 1 } },
   alarms: { email: 'ops@example.com', consumer_lag_seconds: 30 },
 });
 afterAll(() => s.dispose());
@@ -41,6 +41,7 @@ describe('deploy: Lambda aggregator, scheduled REST mode', () => {
       BisectBatchOnFunctionError: true,
       StartingPosition: 'LATEST',
       BatchSize: 200,
+      MaximumBatchingWindowInSeconds: 1,
       MaximumRetryAttempts: 5,
       MaximumRecordAgeInSeconds: 3600,
       ParallelizationFactor: 1,
