@@ -8,10 +8,11 @@ import { register as registerReplay } from './commands/replay.js';
 import { register as registerSim } from './commands/sim.js';
 import { register as registerServices } from './commands/services.js';
 import { register as registerUp } from './commands/up.js';
+import { register as registerChaos } from './commands/chaos.js';
 import { register as registerDashboard } from './commands/dashboard.js';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard];
+const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard, registerChaos];
 
 const pkg = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
