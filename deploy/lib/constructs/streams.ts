@@ -21,13 +21,14 @@ export class EventStreams extends Construct {
   constructor(scope: Construct, id: string, props: EventStreamsProps) {
     super(scope, id);
     const byName = new Map<string, kinesis.Stream>();
+    const single = new Set(Object.values(props.names)).size === 1;
+    const provisioned = props.capacity === 'provisioned';
     for (const key of STREAM_KEYS) {
       const name = props.names[key];
       if (byName.has(name)) continue;
-      const provisioned = props.capacity === 'provisioned';
       byName.set(
         name,
-        new kinesis.Stream(this, byName.size === 0 && new Set(Object.values(props.names)).size === 1 ? 'Events' : `Stream-${key}`, {
+        new kinesis.Stream(this, single ? 'Events' : `Stream-${key}`, {
           streamName: name,
           streamMode: provisioned ? kinesis.StreamMode.PROVISIONED : kinesis.StreamMode.ON_DEMAND,
           ...(provisioned ? { shardCount: props.shardCount } : {}),
