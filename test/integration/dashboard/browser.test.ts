@@ -52,17 +52,30 @@ async function canvasInk(page: Page, symbol: string): Promise<Record<string, { p
     interface Canvas {
       width: number;
       height: number;
-      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+      getContext(
+        kind: '2d',
+        opts?: { willReadFrequently: boolean },
+      ): { drawImage(c: Canvas, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
     }
-    const doc = (globalThis as unknown as { document: { getElementById(id: string): { querySelectorAll(sel: string): Iterable<Canvas> } | null } }).document;
+    const doc = (
+      globalThis as unknown as {
+        document: { getElementById(id: string): { querySelectorAll(sel: string): Iterable<Canvas> } | null; createElement(tag: 'canvas'): Canvas };
+      }
+    ).document;
     const out: Record<string, { painted: number; green: number }> = {};
     const sec = doc.getElementById(`sym-${sym}`);
     for (const kind of ['price-chart', 'spread-chart', 'fresh-chart', 'sl']) {
       let painted = 0;
       let green = 0;
       for (const c of sec?.querySelectorAll(`.${kind} canvas`) ?? []) {
-        const ctx = c.getContext('2d');
-        if (!ctx || c.width === 0 || c.height === 0) continue;
+        if (c.width === 0 || c.height === 0) continue;
+        // Read a copy made for reading: repeated reads of the page's own canvases make Chromium warn on the console.
+        const copy = doc.createElement('canvas');
+        copy.width = c.width;
+        copy.height = c.height;
+        const ctx = copy.getContext('2d', { willReadFrequently: true });
+        if (!ctx) continue;
+        ctx.drawImage(c, 0, 0);
         const d = ctx.getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < d.length; i += 4) {
           if (d[i + 3] === 0) continue;
