@@ -170,6 +170,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       featureIntervalMs: p.feature_update_interval_seconds * 1000,
       reanchorRequestIntervalMs: p.reanchor_request_interval_seconds * 1000,
       maxBufferedDiffs: p.max_buffered_diffs,
+      maxEventTimeSkewMs: p.max_event_time_skew_seconds * 1000,
       logger,
       hooks,
     });
@@ -340,28 +341,18 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   return { name: config.service_name, registry, start, stop, health, stats };
 }
 
+/** Both sets of hooks, each called for every observation (a hook added to PipelineHooks is forwarded too). */
 function combineHooks(a: PipelineHooks, b: PipelineHooks | undefined): PipelineHooks {
   if (!b) return a;
-  return {
-    onEndToEnd: (s) => {
-      a.onEndToEnd?.(s);
-      b.onEndToEnd?.(s);
-    },
-    onFeatures: (sym, sec) => {
-      a.onFeatures?.(sym, sec);
-      b.onFeatures?.(sym, sec);
-    },
-    onReanchorRequest: (sym, reason) => {
-      a.onReanchorRequest?.(sym, reason);
-      b.onReanchorRequest?.(sym, reason);
-    },
-    onReanchorOutcome: (sym, outcome, d) => {
-      a.onReanchorOutcome?.(sym, outcome, d);
-      b.onReanchorOutcome?.(sym, outcome, d);
-    },
-    onBookStatus: (sym, live) => {
-      a.onBookStatus?.(sym, live);
-      b.onBookStatus?.(sym, live);
-    },
-  };
+  const out: Record<string, (...args: never[]) => void> = {};
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof PipelineHooks>;
+  for (const name of names) {
+    const fa = a[name] as ((...args: unknown[]) => void) | undefined;
+    const fb = b[name] as ((...args: unknown[]) => void) | undefined;
+    out[name] = (...args: unknown[]) => {
+      fa?.(...args);
+      fb?.(...args);
+    };
+  }
+  return out as PipelineHooks;
 }

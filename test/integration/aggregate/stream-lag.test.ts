@@ -44,8 +44,8 @@ beforeAll(async () => {
             max_records_per_poll: 1000,
             poll_interval_ms: 20,
             // Generous on a loaded test machine: the mechanism, not the production tuning, is under test.
-            watermark_idle_ms: 2000,
-            watermark_max_hold_ms: 20_000,
+            watermark_idle_ms: 5000,
+            watermark_max_hold_ms: 60_000,
           },
         },
       },
