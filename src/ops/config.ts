@@ -32,7 +32,10 @@ const binanceSchema = z
     max_reconnect_attempts: z.number().int().positive().default(10),
     watchdog_timeout_seconds: positive.default(30),
     max_connection_age_seconds: positive.default(23.5 * 3600),
-    rate_limit_requests_per_minute: z.number().int().positive().default(1200),
+    /** A cap on the REST weight budget; the budget itself is the venue's, read from exchangeInfo. */
+    rate_limit_requests_per_minute: z.number().int().positive().optional(),
+    /** Read the weight limit from /api/v3/exchangeInfo (Binance publishes 6,000/min); 1,200 until it is read. */
+    weight_limit_from_exchange_info: z.boolean().default(true),
     request_timeout_ms: z.number().int().positive().default(10_000),
   })
   .strict();

@@ -87,6 +87,7 @@ export class RestIngestRuntime {
       baseUrl: b.rest_base_url,
       apiKey: b.api_key,
       rateLimitRequestsPerMinute: b.rate_limit_requests_per_minute,
+      limitFromExchangeInfo: b.weight_limit_from_exchange_info,
       timeoutMs: b.request_timeout_ms,
       onCall: (info) => {
         this.metrics.apiCalls.inc({ endpoint: info.endpoint, status: String(info.status) });
