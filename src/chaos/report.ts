@@ -109,6 +109,9 @@ export interface SampleSummary {
   longestStallMs: number;
   examplesWrong: string[];
   examplesStale: string[];
+  /** Sample times of the live-but-stale and live-but-wrong samples (for attribution to faults). */
+  staleAtMs: number[];
+  wrongAtMs: number[];
 }
 
 /** Summary of one symbol's samples in time order (pure). */
@@ -127,6 +130,8 @@ export function summarizeSamples(samples: readonly Sample[], staleMs: number, pl
     longestStallMs: 0,
     examplesWrong: [],
     examplesStale: [],
+    staleAtMs: [],
+    wrongAtMs: [],
   };
   let notLiveSince: number | undefined;
   const ages: number[] = [];
@@ -137,11 +142,13 @@ export function summarizeSamples(samples: readonly Sample[], staleMs: number, pl
       out.live += 1;
       if (s.matches === false) {
         out.liveWrong += 1;
+        out.wrongAtMs.push(s.atMs);
         if (out.examplesWrong.length < 5) out.examplesWrong.push(`${new Date(s.atMs).toISOString()} ${s.symbol} id ${s.lastUpdateId}: ${s.mismatch ?? ''}`);
       } else if (s.matches === undefined) out.liveUnverified += 1;
       if (s.tsMs !== undefined) ages.push(s.atMs - s.tsMs);
       if (s.tsMs !== undefined && s.atMs - s.tsMs > staleMs) {
         out.liveStale += 1;
+        out.staleAtMs.push(s.atMs);
         if (out.examplesStale.length < 5) out.examplesStale.push(`${new Date(s.atMs).toISOString()} ${s.symbol} age ${Math.round(s.atMs - s.tsMs)} ms`);
       }
       if (notLiveSince !== undefined) out.longestNotLiveMs = Math.max(out.longestNotLiveMs, s.atMs - notLiveSince);
@@ -311,6 +318,24 @@ export interface ChaosInput {
   crashes: Crash[];
 }
 
+/**
+ * How many of the given sample times fall after each fault kind, counting each sample once for the latest
+ * fault injected at or before it ('before any fault' otherwise) (pure).
+ */
+export function attributeToFaults(timesMs: readonly number[], faults: readonly FaultRecord[]): Record<string, number> {
+  const sorted = [...faults].sort((a, b) => a.atMs - b.atMs);
+  const out: Record<string, number> = {};
+  for (const t of timesMs) {
+    let kind = 'before any fault';
+    for (const f of sorted) {
+      if (f.atMs > t) break;
+      kind = f.kind;
+    }
+    out[kind] = (out[kind] ?? 0) + 1;
+  }
+  return out;
+}
+
 export interface Invariant {
   name: string;
   ok: boolean;
@@ -324,6 +349,8 @@ export interface ChaosReport {
   gaps: { byCriterion: Record<string, number>; total: number; aggregatorRequests: number; chaosRequests: number };
   reanchors: { ok: number; failed: number; p50Ms: number | null; p99Ms: number | null };
   samples: Record<string, SampleSummary>;
+  /** Live-but-stale and live-but-wrong samples by the latest fault before them. */
+  afterFault: { stale: Record<string, number>; wrong: Record<string, number> };
   kinesis: { trades: Record<string, IdCompleteness>; undecodableRecords: number };
   lake: Record<string, LakeFacts>;
   deadLettered: number | null;
@@ -384,6 +411,10 @@ export function buildReport(i: ChaosInput): ChaosReport {
       p99Ms: percentile(i.log.reanchorMs, 99) ?? null,
     },
     samples,
+    afterFault: {
+      stale: attributeToFaults(all.flatMap((s) => s.staleAtMs), i.faults),
+      wrong: attributeToFaults(all.flatMap((s) => s.wrongAtMs), i.faults),
+    },
     kinesis: { trades: i.kinesisTrades, undecodableRecords: i.kinesisUndecodable },
     lake: i.lake,
     deadLettered: i.deadLettered,
@@ -412,6 +443,9 @@ export function formatReport(r: ChaosReport): string {
     add(`  age of live state P50 / P99`, `${ms(s.liveAgeP50Ms)} / ${ms(s.liveAgeP99Ms)}`);
     add(`  longest not-live / stall`, `${(s.longestNotLiveMs / 1000).toFixed(1)} s / ${(s.longestStallMs / 1000).toFixed(1)} s`);
   }
+  const after = (m: Record<string, number>): string => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ');
+  if (Object.keys(r.afterFault.stale).length) add('  stale samples after', after(r.afterFault.stale));
+  if (Object.keys(r.afterFault.wrong).length) add('  wrong samples after', after(r.afterFault.wrong));
   for (const [sym, k] of Object.entries(r.kinesis.trades)) {
     add(`Kinesis trades ${sym}`, `${k.seen}/${k.expected} (ids ${k.from ?? '-'}..${k.to ?? '-'}), missing ${k.missing}${k.missingExamples.length ? ` [${k.missingExamples.join(', ')}]` : ''}, duplicated ${k.duplicated}`);
   }

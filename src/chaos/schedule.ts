@@ -7,9 +7,10 @@ export const FAULT_KINDS = [
   'drop',
   'aggregator_kill',
   'duplicate',
-  'poison_records',
   'disconnect',
   'redis_restart',
+  // After the Redis restart, so the dead-letter stream it fills is still there at the end.
+  'poison_records',
   'stall',
   'rest_kill_mid_reanchor',
   'malformed',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { aggregateRecords } from '../../../src/kinesis/deaggregate.js';
 import { tallyRecord, type TradeTally } from '../../../src/chaos/kinesis-reader.js';
 import {
+  attributeToFaults,
   buildReport,
   classifySample,
   emptyLogFacts,
@@ -150,6 +151,13 @@ describe('report and verdict', () => {
     const stall = buildReport(input({ samples: { BTCUSDT: [{ atMs: 0, symbol: 'BTCUSDT', state: 'resyncing', lastUpdateId: 1 }, { atMs: 31_000, symbol: 'BTCUSDT', state: 'resyncing', lastUpdateId: 1 }] } }));
     expect(stall.invariants.filter((v) => !v.ok).map((v) => v.name)).toEqual(['aggregator never stalled > 30 s outside planned outages']);
     expect(stall.ok).toBe(false);
+  });
+});
+
+describe('attribution', () => {
+  it('each sample counts for the latest fault at or before it', () => {
+    const faults = [{ kind: 'stall', atMs: 100 }, { kind: 'drop', atMs: 50 }, { kind: 'stall', atMs: 300 }];
+    expect(attributeToFaults([10, 50, 120, 299, 300, 1000], faults)).toEqual({ 'before any fault': 1, drop: 1, stall: 4 });
   });
 });
 
