@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import type { BestBidAskEvent, TradeEvent } from '../../../src/core/events.js';
+import type { BestBidAskEvent, DepthEvent, TradeEvent } from '../../../src/core/events.js';
 import { ensureStreams, localKinesisClient } from '../../../src/kinesis/embedded.js';
 import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
 import { symbolKeys } from '../../../src/redis/keys.js';
@@ -43,9 +43,10 @@ beforeAll(async () => {
             shard_iterator_type: 'TRIM_HORIZON',
             max_records_per_poll: 1000,
             poll_interval_ms: 20,
-            // Generous on a loaded test machine: the mechanism, not the production tuning, is under test.
-            watermark_idle_ms: 5000,
-            watermark_max_hold_ms: 60_000,
+            // Every stream carries events here, so only their own times may move the watermark: no wall-clock
+            // bound that a slow put on a loaded test machine could overtake.
+            watermark_idle_ms: 60_000,
+            watermark_max_hold_ms: 600_000,
           },
         },
       },
@@ -94,9 +95,10 @@ describe('aggregator with one stream per event type', () => {
     // The generator runs on its own cadence; each stream has one sender that puts what is due, in order
     // (one PutRecords in flight per stream, as the producer does), the trade sender 200 ms behind.
     const bbaQueue: BestBidAskEvent[] = [];
+    const depthQueue: DepthEvent[] = [];
     let generating = true;
     const sender = async (stream: string, take: () => object[]): Promise<void> => {
-      while (generating || lagged.length > 0 || bbaQueue.length > 0) {
+      while (generating || lagged.length > 0 || bbaQueue.length > 0 || depthQueue.length > 0) {
         const batch = take();
         if (batch.length > 0) await put(stream, batch);
         else await sleep(5);
@@ -104,6 +106,7 @@ describe('aggregator with one stream per event type', () => {
     };
     const senders = Promise.all([
       sender(streams.bestbidask, () => bbaQueue.splice(0)),
+      sender(streams.depth, () => depthQueue.splice(0)),
       sender(streams.trade, () => {
         const now = Date.now();
         let n = 0;
@@ -114,6 +117,11 @@ describe('aggregator with one stream per event type', () => {
     const endMs = Date.now() + 4000;
     while (Date.now() < endMs) {
       const tsUs = Date.now() * 1000;
+      // No book ever arrives (no re-anchor here): diffs are buffered, and still carry their stream's time.
+      depthQueue.push({
+        type: 'depth', symbol: SYM, event_ts: tsUs, source: 'sbe', first_update_id: 1000 + id, final_update_id: 1000 + id,
+        bids: [['100.00', String(id)]], asks: [],
+      });
       bbaQueue.push({
         type: 'bestBidAsk', symbol: SYM, event_ts: tsUs, source: 'sbe', sequence_id: id,
         bid_price: '100.00', bid_quantity: '1', ask_price: '100.10', ask_quantity: '1',
