@@ -66,7 +66,6 @@ export class KinesisTradeReader {
   private shards: ShardCursor[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
-  private paused = false;
   lastError = '';
 
   constructor(
@@ -114,16 +113,14 @@ export class KinesisTradeReader {
   private async run(): Promise<void> {
     while (this.running) {
       let got = 0;
-      if (!this.paused) {
-        try {
-          if (this.shards.length === 0) await this.listShards();
-          for (const c of this.shards) got += await this.pollShard(c);
-          this.lastError = '';
-        } catch (err) {
-          this.lastError = err instanceof Error ? err.message : String(err);
-          for (const c of this.shards) c.iterator = undefined;
-          if (/not found|ResourceNotFound/i.test(this.lastError)) this.shards = [];
-        }
+      try {
+        if (this.shards.length === 0) await this.listShards();
+        for (const c of this.shards) got += await this.pollShard(c);
+        this.lastError = '';
+      } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
+        for (const c of this.shards) c.iterator = undefined;
+        if (/not found|ResourceNotFound/i.test(this.lastError)) this.shards = [];
       }
       if (got === 0) await new Promise((r) => setTimeout(r, 500));
     }
@@ -145,16 +142,11 @@ export class KinesisTradeReader {
     return this.caughtUp();
   }
 
-  pause(): void {
-    this.paused = true;
-  }
-
   /** kinesis-local was restarted: its streams are new and empty; read them from the start. */
   reset(): void {
     this.shards = [];
     this.client.destroy();
     this.client = localKinesisClient(this.endpoint);
-    this.paused = false;
   }
 
   async stop(): Promise<void> {
