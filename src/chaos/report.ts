@@ -355,7 +355,7 @@ export interface Invariant {
 export interface ChaosReport {
   durationS: number;
   seed: number;
-  faults: { byKind: Record<string, number>; skipped: SkippedFault[]; venue: Record<string, number> };
+  faults: { byKind: Record<string, number>; skipped: SkippedFault[]; venue: Record<string, number>; log: FaultRecord[] };
   gaps: { byCriterion: Record<string, number>; total: number; aggregatorRequests: number; chaosRequests: number };
   reanchors: { ok: number; failed: number; p50Ms: number | null; p99Ms: number | null };
   samples: Record<string, SampleSummary>;
@@ -412,7 +412,7 @@ export function buildReport(i: ChaosInput): ChaosReport {
   return {
     durationS: i.durationS,
     seed: i.seed,
-    faults: { byKind, skipped: i.skipped, venue: i.venue },
+    faults: { byKind, skipped: i.skipped, venue: i.venue, log: i.faults },
     gaps: { byCriterion: i.log.gapsByCriterion, total: gapsTotal, aggregatorRequests: i.log.aggregatorRequests, chaosRequests: i.log.chaosRequests },
     reanchors: {
       ok: i.log.reanchorsOk,
