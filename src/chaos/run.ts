@@ -337,6 +337,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     redis?.disconnect();
     await stack.stop();
     if (!o.keep && !o.workDir) rmSync(work, { recursive: true, force: true });
+    else say(`logs, derived config and lake kept in ${work}`);
   }
 
   async function postFaults(spec: Record<string, unknown>): Promise<string | undefined> {
