@@ -118,6 +118,22 @@ export class EventTimeMerge<T extends MergeItem> {
     return out;
   }
 
+  /** Release everything held, in event-time order across streams (shutdown: nothing more will arrive). */
+  drainAll(): T[] {
+    const out: T[] = [];
+    for (;;) {
+      let best: Lane<T> | undefined;
+      for (const lane of this.lanes.values()) {
+        if (lane.head >= lane.queue.length) continue;
+        if (!best || lane.queue[lane.head].item.tsUs < best.queue[best.head].item.tsUs) best = lane;
+      }
+      if (!best) break;
+      out.push(best.queue[best.head++].item);
+    }
+    for (const lane of this.lanes.values()) compact(lane);
+    return out;
+  }
+
   get heldCount(): number {
     let n = 0;
     for (const lane of this.lanes.values()) n += lane.queue.length - lane.head;

@@ -31,6 +31,10 @@ export interface MergedIntakeOptions {
   idleGraceMs: number;
   maxHoldMs: number;
   logger?: Logger;
+  /** Whether a stream's consumer is at its shard tip right now (empty polls move no batch through). */
+  caughtUp?: (stream: string) => boolean;
+  /** How often held events are re-examined between batches, ms (default 20). */
+  pumpIntervalMs?: number;
   /** Wall clock, ms (tests). */
   now?: () => number;
 }
@@ -42,12 +46,37 @@ export class MergedStreamsIntake {
   private readonly now: () => number;
   private pumping: Promise<void> | null = null;
   private again = false;
+  private closing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly streams: readonly string[];
+  private readonly caughtUp: ((stream: string) => boolean) | undefined;
 
   constructor(o: MergedIntakeOptions) {
     this.pipeline = o.pipeline;
     this.logger = o.logger;
     this.now = o.now ?? Date.now;
     this.merge = new EventTimeMerge<Tagged>(o.streams, { idleGraceMs: o.idleGraceMs, maxHoldMs: o.maxHoldMs });
+    this.streams = o.streams;
+    this.caughtUp = o.caughtUp;
+    // The watermark also moves with the wall clock (idle streams, the hold limit): look again between batches.
+    this.timer = setInterval(() => {
+      if (this.merge.heldCount === 0) return;
+      if (this.caughtUp) for (const s of this.streams) this.merge.setCaughtUp(s, this.caughtUp(s));
+      this.pump();
+    }, o.pumpIntervalMs ?? 20);
+    this.timer.unref();
+  }
+
+  /**
+   * Shutdown: release everything held (in event-time order: nothing more will arrive to wait for) so every
+   * waiting batch settles and its consumer can stop; batches arriving afterwards are applied at once.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.pump();
+    await this.idle();
   }
 
   /**
@@ -100,7 +129,7 @@ export class MergedStreamsIntake {
   }
 
   private async releaseOnce(): Promise<void> {
-    const released = this.merge.drain(this.now());
+    const released = this.closing ? this.merge.drainAll() : this.merge.drain(this.now());
     if (released.length === 0) return;
     const events = new Array<MarketEvent>(released.length);
     for (let i = 0; i < released.length; i++) events[i] = released[i].ev;

@@ -121,15 +121,6 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     const pl = pipeline;
     if (!pl) return;
     pl.markFeaturesDue();
-    if (intake) {
-      // Empty polls at the tip move no batch through: tell the merge which streams are caught up. A stream
-      // whose consumer is failing holds nothing back (its events are late either way; the others go on).
-      for (const [name, c] of consumers) {
-        const st = c.stats();
-        intake.setCaughtUp(name, st.lag_seconds === 0 || st.status === 'error');
-      }
-      intake.pump();
-    }
     void pl
       .sendReanchorRequests()
       .then(() => (pl.hasDirty ? pl.flush() : undefined))
@@ -198,7 +189,19 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     const checkpoints = new RedisCheckpointStore(redis);
     intake =
       streamNames.length > 1
-        ? new MergedStreamsIntake({ pipeline: pl, streams: streamNames, idleGraceMs: cc.watermark_idle_ms, maxHoldMs: cc.watermark_max_hold_ms, logger })
+        ? new MergedStreamsIntake({
+            pipeline: pl,
+            streams: streamNames,
+            idleGraceMs: cc.watermark_idle_ms,
+            maxHoldMs: cc.watermark_max_hold_ms,
+            logger,
+            // Empty polls at the tip move no batch through. A stream whose consumer is failing holds nothing
+            // back (its events are late either way; the others go on).
+            caughtUp: (name) => {
+              const st = consumers.get(name)?.stats();
+              return st === undefined || st.lag_seconds === 0 || st.status === 'error';
+            },
+          })
         : undefined;
     for (const name of streamNames) {
       const c = new KinesisStreamConsumer({
@@ -227,7 +230,10 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     stopping = (async () => {
       if (timer) clearInterval(timer);
       timer = undefined;
-      await Promise.allSettled([...consumers.values()].map((c) => c.stop()));
+      // Held batches must settle before their consumers can stop.
+      const stopping = Promise.allSettled([...consumers.values()].map((c) => c.stop()));
+      await intake?.close();
+      await stopping;
       await intake?.idle();
       const l = listener?.stop();
       blocking?.disconnect();

@@ -42,6 +42,15 @@ describe('EventTimeMerge', () => {
     expect(m.stats().forcedReleases).toBe(1);
   });
 
+  it('drainAll releases everything still held, in event-time order (shutdown)', () => {
+    const m = new EventTimeMerge<Ev>(STREAMS, { idleGraceMs: 250, maxHoldMs: 60_000 });
+    m.push('depth', [{ tsUs: 3, stream: 'depth', n: 1 }, { tsUs: 5, stream: 'depth', n: 2 }], 0);
+    m.push('bestbidask', [{ tsUs: 4, stream: 'bestbidask', n: 3 }], 0);
+    expect(m.drain(0)).toEqual([]);
+    expect(m.drainAll().map((e) => e.n)).toEqual([1, 3, 2]);
+    expect(m.heldCount).toBe(0);
+  });
+
   it('rejects unknown streams and bad options', () => {
     expect(() => new EventTimeMerge<Ev>([])).toThrow(/at least one stream/);
     expect(() => new EventTimeMerge<Ev>(['a'], { maxHoldMs: -1 })).toThrow(/≥ 0/);
