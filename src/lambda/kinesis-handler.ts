@@ -86,6 +86,7 @@ async function coldStart(): Promise<WarmState> {
       reanchorRequestIntervalMs: config.processing.reanchor_request_interval_seconds * 1000,
       maxBufferedDiffs: config.processing.max_buffered_diffs,
       maxEventTimeSkewMs: config.processing.max_event_time_skew_seconds * 1000,
+      staleAfterMs: config.processing.stale_after_seconds * 1000,
       logger,
     });
     const doneId = await lastReanchorDoneId(redis);

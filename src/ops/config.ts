@@ -125,6 +125,8 @@ const processingSchema = z
     /** Event times further than this ahead of the clock are not trusted: the aggregator dead-letters such
      *  records (never applies them); the REST gap checks do not take them as the hot path's time. */
     max_event_time_skew_seconds: z.number().min(0).default(5),
+    /** A live book with no event for this long (wall clock) is written `status=stale` until events resume (0: never). */
+    stale_after_seconds: z.number().min(0).max(3600).default(2),
   })
   .strict();
 

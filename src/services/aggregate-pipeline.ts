@@ -84,6 +84,10 @@ export interface AggregatorPipelineOptions {
   /** Event times more than this ahead of the wall clock are dead-lettered (config
    *  processing.max_event_time_skew_seconds; default 5 s). */
   maxEventTimeSkewMs?: number;
+  /** A live book whose newest event is older than this (wall clock) is written `status=stale`: no reader
+   *  should trade on a book nothing has confirmed for that long (config processing.stale_after_seconds;
+   *  default 2 s; 0 never). */
+  staleAfterMs?: number;
   logger?: Logger;
   hooks?: PipelineHooks;
   /** Wall clock, ms (tests). */
@@ -104,6 +108,8 @@ interface SymbolAux {
   outstandingSince: number | null;
   resyncingSince: number | null;
   lastReanchorMs: number;
+  /** Whether the last ob written said `stale` (so the timer knows when the status must change). */
+  writtenStale: boolean;
 }
 
 export interface PipelineCounters {
@@ -151,7 +157,7 @@ const DEAD_LETTER_LOGS_PER_BATCH = 5;
 
 export class AggregatorPipeline {
   readonly market: MarketState;
-  private readonly o: Required<Pick<AggregatorPipelineOptions, 'depth' | 'featureIntervalMs' | 'reanchorRequestIntervalMs' | 'reanchorTimeoutMs' | 'maxEventTimeSkewMs'>>;
+  private readonly o: Required<Pick<AggregatorPipelineOptions, 'depth' | 'featureIntervalMs' | 'reanchorRequestIntervalMs' | 'reanchorTimeoutMs' | 'maxEventTimeSkewMs' | 'staleAfterMs'>>;
   private readonly redis: RedisClient;
   private readonly writer: ProjectionWriter;
   private readonly cluster: boolean;
@@ -202,7 +208,9 @@ export class AggregatorPipeline {
       reanchorRequestIntervalMs: opts.reanchorRequestIntervalMs ?? 5000,
       reanchorTimeoutMs: opts.reanchorTimeoutMs ?? 60_000,
       maxEventTimeSkewMs: opts.maxEventTimeSkewMs ?? 5000,
+      staleAfterMs: opts.staleAfterMs ?? 2000,
     };
+    if (!(this.o.staleAfterMs >= 0)) throw new RangeError(`staleAfterMs must be >= 0, got ${this.o.staleAfterMs}`);
     if (!(this.o.maxEventTimeSkewMs >= 0)) throw new RangeError(`maxEventTimeSkewMs must be >= 0, got ${this.o.maxEventTimeSkewMs}`);
     this.market = new MarketState({ maxBufferedDiffs: opts.maxBufferedDiffs });
   }
@@ -371,6 +379,7 @@ export class AggregatorPipeline {
         outstandingSince: null,
         resyncingSince: null,
         lastReanchorMs: 0,
+        writtenStale: false,
       };
       this.aux.set(symbol, a);
     }
@@ -538,7 +547,14 @@ export class AggregatorPipeline {
         this.featureDue.add(symbol);
         this.dirty.add(symbol);
       }
+      // A book that stopped receiving events must stop saying live without waiting for the next feature tick.
+      const st = this.market.get(symbol);
+      if (st && this.isStale(st.status, st.now, t) !== aux.writtenStale) this.dirty.add(symbol);
     }
+  }
+
+  private isStale(status: 'live' | 'resyncing', nowUs: number, wallMs: number): boolean {
+    return status === 'live' && this.o.staleAfterMs > 0 && nowUs > 0 && wallMs * 1000 - nowUs > this.o.staleAfterMs * 1000;
   }
 
   get hasDirty(): boolean {
@@ -581,6 +597,7 @@ export class AggregatorPipeline {
     const batch: SymbolProjection[] = [];
     const minutesTaken = new Map<string, number[]>();
     const featured: string[] = [];
+    const staleness = new Map<string, boolean>();
     for (const symbol of symbols) {
       const st = this.market.get(symbol);
       const aux = this.aux.get(symbol);
@@ -588,6 +605,9 @@ export class AggregatorPipeline {
       const p: SymbolProjection = { symbol };
       // Without any book yet, say so but keep the levels a previous run left (they match their own id).
       p.ob = st.lastUpdateId === null ? { set: { status: st.status }, del: [] } : st.obHash(this.o.depth);
+      const stale = this.isStale(st.status, st.now, wallMs);
+      if (stale) p.ob.set.status = 'stale';
+      staleness.set(symbol, stale);
       p.tr1s = st.trHash(1);
       p.tr5s = st.trHash(5);
       if (aux.minutes.hasDirty) {
@@ -622,6 +642,10 @@ export class AggregatorPipeline {
       throw err;
     }
     this.c.writes++;
+    for (const [sym, stale] of staleness) {
+      const aux = this.aux.get(sym);
+      if (aux) aux.writtenStale = stale;
+    }
     for (const s of featured) {
       const aux = this.aux.get(s);
       if (aux) aux.lastFeatureMs = wallMs;

@@ -162,6 +162,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       reanchorRequestIntervalMs: p.reanchor_request_interval_seconds * 1000,
       maxBufferedDiffs: p.max_buffered_diffs,
       maxEventTimeSkewMs: p.max_event_time_skew_seconds * 1000,
+      staleAfterMs: p.stale_after_seconds * 1000,
       logger,
       hooks,
     });
@@ -219,7 +220,8 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     }
     // One stream failing to start (e.g. missing) is retried inside its consumer; the others run regardless.
     await Promise.all([...consumers.values()].map((c) => c.start()));
-    const period = Math.max(50, Math.min(1000, (p.feature_update_interval_seconds * 1000) / 2));
+    // Often enough that a book going stale says so within a quarter second of crossing the threshold.
+    const period = Math.max(50, Math.min(250, (p.feature_update_interval_seconds * 1000) / 2));
     timer = setInterval(tick, period);
     logger.info({ streams, redis: `${config.redis.host}:${config.redis.port}` }, 'aggregator consuming');
   }
