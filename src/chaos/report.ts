@@ -5,7 +5,7 @@
  */
 import { normalizeDecimal } from '../core/decimal.js';
 
-export type SampleState = 'live' | 'resyncing' | 'absent' | 'unreachable' | 'other';
+export type SampleState = 'live' | 'resyncing' | 'stale' | 'absent' | 'unreachable' | 'other';
 
 /** The venue's book after one update id (GET /sim/truth/book). */
 export interface TruthBookView {
@@ -56,6 +56,7 @@ export function sampleState(ob: Record<string, string> | undefined): SampleState
   if (Object.keys(ob).length === 0) return 'absent';
   if (ob.status === 'live') return 'live';
   if (ob.status === 'resyncing') return 'resyncing';
+  if (ob.status === 'stale') return 'stale';
   return 'other';
 }
 
@@ -95,6 +96,8 @@ export interface SampleSummary {
   total: number;
   live: number;
   resyncing: number;
+  /** status=stale: the aggregator says its book got no event for a while. */
+  stale: number;
   /** No `ob:` key, no answer from Redis, or another status. */
   notLiveOther: number;
   liveWrong: number;
@@ -120,6 +123,7 @@ export function summarizeSamples(samples: readonly Sample[], staleMs: number, pl
     total: samples.length,
     live: 0,
     resyncing: 0,
+    stale: 0,
     notLiveOther: 0,
     liveWrong: 0,
     liveStale: 0,
@@ -155,6 +159,7 @@ export function summarizeSamples(samples: readonly Sample[], staleMs: number, pl
       notLiveSince = undefined;
     } else {
       if (s.state === 'resyncing') out.resyncing += 1;
+      else if (s.state === 'stale') out.stale += 1;
       else out.notLiveOther += 1;
       notLiveSince ??= s.atMs;
     }
@@ -448,7 +453,7 @@ export function formatReport(r: ChaosReport): string {
   const ms = (v: number | null): string => (v === null ? '-' : `${Math.round(v)} ms`);
   add('re-anchors', `${r.reanchors.ok} ok, ${r.reanchors.failed} failed; P50 ${ms(r.reanchors.p50Ms)}, P99 ${ms(r.reanchors.p99Ms)}`);
   for (const [sym, s] of Object.entries(r.samples)) {
-    add(`samples ${sym}`, `${s.total}: live ${s.live}, resyncing ${s.resyncing}, other not-live ${s.notLiveOther}`);
+    add(`samples ${sym}`, `${s.total}: live ${s.live}, resyncing ${s.resyncing}, stale ${s.stale}, other not-live ${s.notLiveOther}`);
     add(`  live-but-wrong / stale`, `${s.liveWrong} / ${s.liveStale} (unverifiable ${s.liveUnverified})`);
     add(`  age of live state P50 / P99`, `${ms(s.liveAgeP50Ms)} / ${ms(s.liveAgeP99Ms)}`);
     add(`  longest not-live / stall`, `${(s.longestNotLiveMs / 1000).toFixed(1)} s / ${(s.longestStallMs / 1000).toFixed(1)} s`);

@@ -38,6 +38,7 @@ describe('samples', () => {
   it('states: resyncing, no key, no answer; no truth = unverifiable', () => {
     const resyncing = classifySample(1, 'B', ob({ status: 'resyncing' }), TRUTH, 10);
     expect([resyncing.state, resyncing.matches]).toEqual(['resyncing', undefined]);
+    expect(classifySample(1, 'B', ob({ status: 'stale' }), TRUTH, 10).state).toBe('stale');
     expect(classifySample(1, 'B', {}, undefined, 10).state).toBe('absent');
     expect(classifySample(1, 'B', undefined, undefined, 10).state).toBe('unreachable');
     expect(classifySample(1, 'B', ob({}), null, 10).matches).toBeUndefined();
