@@ -160,6 +160,22 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/**
+ * Mark a live `ob:{SYM}` stale when its newest event is older than a bound, for a watcher outside the
+ * aggregator (a dead aggregator cannot say its own book went stale). Checked and set in one step, so a
+ * fresh write that lands first is never marked. KEYS: ob. ARGV: nowUs, staleAfterUs. Returns 1 when marked.
+ */
+export const OB_MARK_STALE_LUA = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return 0 end
+local ts = tonumber(redis.call('HGET', KEYS[1], 'ts_us') or '')
+if ts == nil then return 0 end
+if tonumber(ARGV[1]) - ts > tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'status', 'stale')
+  return 1
+end
+return 0
+`;
+
 type ScriptCall<R> = (...args: (string | number)[]) => Promise<R>;
 type ChainCall = (...args: (string | number)[]) => ChainableCommander;
 
@@ -172,6 +188,7 @@ export interface BtcpipeScripts {
   btcpipeCleanup: ScriptCall<string>;
   btcpipeRelease: ScriptCall<number>;
   btcpipeRenew: ScriptCall<number>;
+  btcpipeObMarkStale: ScriptCall<number>;
 }
 
 export interface BtcpipeChainScripts {
@@ -192,6 +209,7 @@ export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
     redis.defineCommand('btcpipeCleanup', { lua: CLEANUP_LUA });
     redis.defineCommand('btcpipeRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
     redis.defineCommand('btcpipeRenew', { numberOfKeys: 1, lua: RENEW_LUA });
+    redis.defineCommand('btcpipeObMarkStale', { numberOfKeys: 1, lua: OB_MARK_STALE_LUA });
     registered.add(redis);
   }
   return redis as RedisClient & BtcpipeScripts;

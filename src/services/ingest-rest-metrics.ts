@@ -11,6 +11,7 @@ export interface RestIngestMetrics {
   s3WriteErrors: Counter<'dataset'>;
   pollCycles: Counter<'result'>;
   futureEventTimes: Counter<'symbol' | 'clock'>;
+  staleBooksMarked: Counter<'symbol'>;
 }
 
 export function createRestIngestMetrics(registry: Registry): RestIngestMetrics {
@@ -69,6 +70,12 @@ export function createRestIngestMetrics(registry: Registry): RestIngestMetrics {
       name: 'ingestor_rest_future_event_times_total',
       help: 'Hot-path event times (ob ts_us, tr last_ts_us) seen beyond the venue clock plus the allowed skew, by clock',
       labelNames: ['symbol', 'clock'],
+      registers: [registry],
+    }),
+    staleBooksMarked: new Counter({
+      name: 'ingestor_rest_stale_books_marked_total',
+      help: 'Times a live ob:{SYM} older than processing.stale_after_seconds was marked status=stale (its aggregator is not writing it)',
+      labelNames: ['symbol'],
       registers: [registry],
     }),
   };

@@ -24,6 +24,7 @@ import { LakeWriter } from '../lake/lake-writer.js';
 import { createParquetEncoder, type ParquetEncoder } from '../lake/parquet-encoder.js';
 import type { BtcpipeConfig } from '../ops/config.js';
 import { worstStatus, type HealthReport, type HealthStatus } from '../ops/health.js';
+import { markObStaleIfOld } from '../redis/ob-staleness.js';
 import { correlationId, scrubSecret, type Logger } from '../ops/logger.js';
 import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { AtomicReanchor } from '../redis/reanchor.js';
@@ -194,6 +195,29 @@ export class RestIngestRuntime {
       // A cold start ('no-book') needs the snapshot whatever the gap settings say.
       if (this.config.scheduler.reanchor_enabled) this.reanchors.request(req.symbol, req.reason, receivedMs, cid);
     }
+  }
+
+  /**
+   * Mark every live book whose newest event is older than processing.stale_after_seconds `stale` (status
+   * only): the aggregator marks its own books, but a dead aggregator cannot, and a frozen book must not stay
+   * `live` until the time criterion fires. The service calls this every 250 ms. Never throws.
+   */
+  async markStaleBooks(): Promise<number> {
+    const afterMs = this.config.processing.stale_after_seconds * 1000;
+    if (afterMs <= 0) return 0;
+    let marked = 0;
+    for (const symbol of this.symbols) {
+      try {
+        if (await markObStaleIfOld(this.redis, symbol, this.venueNowMs(), afterMs, { cluster: this.config.redis.cluster_mode })) {
+          marked++;
+          this.metrics.staleBooksMarked.inc({ symbol });
+          this.logger.warn({ symbol, stale_after_s: afterMs / 1000 }, 'ob:{SYM} live but not updated: marked stale (is the aggregator running?)');
+        }
+      } catch (err) {
+        this.logger.debug({ symbol, err: errMessage(err) }, 'stale-book check failed');
+      }
+    }
+    return marked;
   }
 
   /** Time criterion for every symbol (the service calls this every time_gap_seconds / 2). */

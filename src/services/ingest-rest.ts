@@ -1,10 +1,12 @@
 /**
- * `btcpipe ingest --mode rest`: the reliability path (GitHub issue 6). Wiring only:
+ * `btcpipe ingest --mode rest`: the reliability path . Wiring only:
  *  - the poll cycle (RestIngestRuntime.runCycle) every scheduler.poll_interval_seconds, first at start,
  *    never overlapping itself (the next cycle is planned when one ends);
  *  - the sequence criterion: aggregator requests on `reanchor:requests`, read with XREAD BLOCK on a
  *    separate connection and acted on at once;
- *  - the time criterion on its own timer every time_gap_seconds / 2 (a 5 s stall must not wait a minute).
+ *  - the time criterion on its own timer every time_gap_seconds / 2 (a 5 s stall must not wait a minute);
+ *  - every 250 ms, a live ob:{SYM} older than processing.stale_after_seconds is marked stale (a dead
+ *    aggregator cannot say so itself).
  */
 import { redisFromConfig } from './redis-from-config.js';
 import type { Registry } from 'prom-client';
@@ -27,6 +29,9 @@ export interface RestIngestService extends Service {
   nextCycle(): Promise<void>;
 }
 
+/** How often live books are checked for staleness (one small script per symbol). */
+const STALE_CHECK_MS = 250;
+
 export function createRestIngestService(config: BtcpipeConfig, logger: Logger): RestIngestService {
   const registry: Registry = createRegistry(config.service_name);
   const runtime = new RestIngestRuntime({ config, logger, registry });
@@ -36,6 +41,8 @@ export function createRestIngestService(config: BtcpipeConfig, logger: Logger): 
   let listener: GapRequestListener | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let timeTimer: NodeJS.Timeout | undefined;
+  let staleTimer: NodeJS.Timeout | undefined;
+  let staleCheck: Promise<unknown> | undefined;
   let cycle: Promise<void> | undefined;
   let timeCheck: Promise<void> | undefined;
   let running = false;
@@ -67,6 +74,13 @@ export function createRestIngestService(config: BtcpipeConfig, logger: Logger): 
     });
   };
 
+  const runStaleCheck = (): void => {
+    if (!running || staleCheck) return;
+    staleCheck = runtime.markStaleBooks().finally(() => {
+      staleCheck = undefined;
+    });
+  };
+
   return {
     name: config.service_name,
     registry,
@@ -85,6 +99,7 @@ export function createRestIngestService(config: BtcpipeConfig, logger: Logger): 
       running = true;
       listener.start();
       timeTimer = setInterval(runTimeCheck, timeCheckMs);
+      staleTimer = setInterval(runStaleCheck, STALE_CHECK_MS);
       runCycle();
       logger.info(
         { symbols: config.binance.symbols, poll_interval_s: config.scheduler.poll_interval_seconds, lake: runtime.writer.stats().store },
@@ -97,11 +112,12 @@ export function createRestIngestService(config: BtcpipeConfig, logger: Logger): 
         running = false;
         if (pollTimer) clearTimeout(pollTimer);
         if (timeTimer) clearInterval(timeTimer);
+        if (staleTimer) clearInterval(staleTimer);
         const w = waiters;
         waiters = [];
         for (const f of w) f();
         await listener?.stop();
-        await Promise.allSettled([cycle, timeCheck]);
+        await Promise.allSettled([cycle, timeCheck, staleCheck]);
         await runtime.close();
         if (blocking) {
           try {
