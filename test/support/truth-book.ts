@@ -1,5 +1,5 @@
 import type { Level } from '../../src/core/events.js';
-import { normalizeDecimal } from '../../src/core/decimal.js';
+import { obMismatches as chaosObMismatches } from '../../src/chaos/report.js';
 
 /** The simulator's /sim/truth/book answer. */
 export interface TruthBook {
@@ -16,22 +16,7 @@ export async function truthBookOrNull(restUrl: string, symbol: string, id: numbe
   return (await res.json()) as TruthBook;
 }
 
-/** Differences between an ob:{SYM} hash and the true book (exact values; representation normalized). */
+/** Differences between an ob:{SYM} hash and the true book (exact values; the chaos run's comparison). */
 export function obMismatches(ob: Record<string, string>, truth: TruthBook, depth = 10): string[] {
-  const out: string[] = [];
-  for (const [side, levels] of [['bid', truth.bids], ['ask', truth.asks]] as const) {
-    for (let i = 0; i < depth; i++) {
-      const want = levels[i];
-      const p = ob[`${side}${i + 1}_p`];
-      const q = ob[`${side}${i + 1}_q`];
-      if (!want) {
-        if (p !== undefined) out.push(`${side}${i + 1}: ${p} but the venue has no level`);
-        continue;
-      }
-      if (p === undefined || q === undefined || normalizeDecimal(p) !== normalizeDecimal(want[0]) || normalizeDecimal(q) !== normalizeDecimal(want[1])) {
-        out.push(`${side}${i + 1}: ${p}@${q} != ${want[0]}@${want[1]}`);
-      }
-    }
-  }
-  return out;
+  return chaosObMismatches(ob, truth, depth);
 }

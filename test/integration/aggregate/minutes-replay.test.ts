@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { TradeEvent } from '../../../src/core/events.js';
 import { addDecimals } from '../../../src/core/decimal.js';
-import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
+import type { RedisClient } from '../../../src/redis/connect.js';
 import { decodeMinuteValue } from '../../../src/redis/codec.js';
 import { symbolKeys } from '../../../src/redis/keys.js';
 import { ProjectionWriter } from '../../../src/redis/projection.js';
 import { AggregatorPipeline } from '../../../src/services/aggregate-pipeline.js';
-import { uniqueSymbol } from '../../support/servers.js';
+import { closeRedis, connectSharedRedis, uniqueSymbol } from '../../support/servers.js';
 import { lambdaKinesisRecord } from '../../support/lambda-records.js';
 
 /**
@@ -20,13 +20,9 @@ import { lambdaKinesisRecord } from '../../support/lambda-records.js';
 let redis: RedisClient;
 
 beforeAll(async () => {
-  redis = createRedis({ url: inject('redisUrl'), socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
-  await waitForRedisReady(redis, 5000);
+  redis = await connectSharedRedis();
 });
-
-afterAll(async () => {
-  await redis.quit().catch(() => redis.disconnect());
-});
+afterAll(() => closeRedis(redis));
 
 // Minute-aligned start (µs), far enough back that every minute is closed.
 const T0_US = (Math.floor(Date.now() / 60_000) - 30) * 60_000_000;

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BestBidAskEvent, DepthSnapshotEvent, MarketEvent, TradeEvent } from '../../../src/core/events.js';
-import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
+import type { RedisClient } from '../../../src/redis/connect.js';
 import { symbolKeys } from '../../../src/redis/keys.js';
 import { ProjectionWriter } from '../../../src/redis/projection.js';
 import { DEAD_LETTER_STREAM, readDeadLetters } from '../../../src/redis/dead-letter.js';
 import { AggregatorPipeline, type PipelineRecord } from '../../../src/services/aggregate-pipeline.js';
-import { uniqueSymbol } from '../../support/servers.js';
+import { closeRedis, connectSharedRedis, uniqueSymbol } from '../../support/servers.js';
 
 /**
  * Poison records against the real redis-server: a record that cannot be projected must be dead-lettered
@@ -16,13 +16,9 @@ import { uniqueSymbol } from '../../support/servers.js';
 let redis: RedisClient;
 
 beforeAll(async () => {
-  redis = createRedis({ url: inject('redisUrl'), socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
-  await waitForRedisReady(redis, 5000);
+  redis = await connectSharedRedis();
 });
-
-afterAll(async () => {
-  await redis.quit().catch(() => redis.disconnect());
-});
+afterAll(() => closeRedis(redis));
 
 const nowUs = (): number => Date.now() * 1000;
 

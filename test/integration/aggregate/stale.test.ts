@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DepthEvent, DepthSnapshotEvent } from '../../../src/core/events.js';
-import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
+import type { RedisClient } from '../../../src/redis/connect.js';
 import { symbolKeys } from '../../../src/redis/keys.js';
 import { ProjectionWriter } from '../../../src/redis/projection.js';
 import { AggregatorPipeline } from '../../../src/services/aggregate-pipeline.js';
-import { uniqueSymbol } from '../../support/servers.js';
+import { closeRedis, connectSharedRedis, uniqueSymbol } from '../../support/servers.js';
 
 /**
  * A book that stops receiving events (venue stall, Kinesis down, a stream not read) must stop saying `live`:
@@ -15,13 +15,9 @@ import { uniqueSymbol } from '../../support/servers.js';
 let redis: RedisClient;
 
 beforeAll(async () => {
-  redis = createRedis({ url: inject('redisUrl'), socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
-  await waitForRedisReady(redis, 5000);
+  redis = await connectSharedRedis();
 });
-
-afterAll(async () => {
-  await redis.quit().catch(() => redis.disconnect());
-});
+afterAll(() => closeRedis(redis));
 
 describe('a live book with no events goes stale', () => {
   it('writes status=stale after stale_after_seconds, and live again on the next event', async () => {

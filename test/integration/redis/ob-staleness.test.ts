@@ -3,14 +3,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
+import type { RedisClient } from '../../../src/redis/connect.js';
 import { symbolKeys } from '../../../src/redis/keys.js';
 import { markObStaleIfOld } from '../../../src/redis/ob-staleness.js';
 import { ProjectionWriter } from '../../../src/redis/projection.js';
 import { resolveConfig } from '../../../src/ops/config.js';
 import { createLogger } from '../../../src/ops/logger.js';
 import { RestIngestRuntime } from '../../../src/services/ingest-rest-runtime.js';
-import { uniqueSymbol } from '../../support/servers.js';
+import { closeRedis, connectSharedRedis, uniqueSymbol } from '../../support/servers.js';
 
 /**
  * A killed aggregator cannot mark its own book stale: the REST mode's watcher must, atomically and only
@@ -20,13 +20,9 @@ import { uniqueSymbol } from '../../support/servers.js';
 let redis: RedisClient;
 
 beforeAll(async () => {
-  redis = createRedis({ url: inject('redisUrl'), socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
-  await waitForRedisReady(redis, 5000);
+  redis = await connectSharedRedis();
 });
-
-afterAll(async () => {
-  await redis.quit().catch(() => redis.disconnect());
-});
+afterAll(() => closeRedis(redis));
 
 async function writeOb(symbol: string, id: number, tsUs: number): Promise<void> {
   await new ProjectionWriter(redis).write([
