@@ -107,6 +107,14 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** Every pid exits within 30 s; otherwise the assertion lists the ones still alive. */
+async function expectAllExit(pids: readonly number[]): Promise<void> {
+  const left = await waitFor('every process up started to exit', () => pids.every((p) => !alive(p)) || undefined, 30_000).catch(() =>
+    pids.filter(alive),
+  );
+  expect(left).toBe(true);
+}
+
 describe('btcpipe up lifecycle', () => {
   it('SIGKILL of up: its watchdog stops redis-server, kinesis-local, the simulator and the three services', async () => {
     const dir = tempDir();
@@ -133,10 +141,7 @@ describe('btcpipe up lifecycle', () => {
 
       up.proc.kill('SIGKILL');
       await up.exited;
-      const left = await waitFor('every process up started to exit', () => pids.every((p) => !alive(p)) || undefined, 30_000).catch(() =>
-        pids.filter(alive),
-      );
-      expect(left).toBe(true);
+      await expectAllExit(pids);
     } finally {
       up.proc.kill('SIGKILL');
     }
@@ -153,10 +158,7 @@ describe('btcpipe up lifecycle', () => {
       expect(pids.length).toBeGreaterThanOrEqual(7);
       up.proc.kill('SIGTERM');
       await up.exited;
-      const left = await waitFor('every process up started to exit', () => pids.every((p) => !alive(p)) || undefined, 30_000).catch(() =>
-        pids.filter(alive),
-      );
-      expect(left).toBe(true);
+      await expectAllExit(pids);
     } finally {
       up.proc.kill('SIGKILL');
     }
