@@ -33,7 +33,7 @@ import { MarketState } from '../core/market-state.js';
 import { PersistedMinutes, tradeTimeUs } from '../core/minute-stats.js';
 import { StreamSequenceMonitor } from '../core/stream-sequence.js';
 import { parseDecimal } from '../core/decimal.js';
-import type { SkipReason } from '../core/symbol-state.js';
+import type { SkipReason, SymbolState } from '../core/symbol-state.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { MinuteStat } from '../redis/codec.js';
 import { decodeMinuteValue } from '../redis/codec.js';
@@ -43,6 +43,7 @@ import { appendDeadLetters, type DeadLetter } from '../redis/dead-letter.js';
 import { requestReanchor, type ReanchorDone } from '../redis/streams.js';
 import { toRedisError } from '../redis/errors.js';
 import { decodeEventRecord, EventRecordError, type RecordErrorCode } from './aggregate-decode.js';
+import { newCut, noteEvent, ServedFeatureLog, type EventCut, type ServedEntryInput } from '../dataset/served-log.js';
 
 /** One Kinesis user record as the pipeline takes it; the metadata identifies a rejected record. */
 export interface PipelineRecord {
@@ -90,6 +91,9 @@ export interface AggregatorPipelineOptions {
   staleAfterMs?: number;
   logger?: Logger;
   hooks?: PipelineHooks;
+  /** Where every served feature vector is logged with its cut (default: `feat:log:{SYM}` on `redis`;
+   *  false: not logged). */
+  servedLog?: ServedFeatureLog | false;
   /** Wall clock, ms (tests). */
   now?: () => number;
 }
@@ -110,6 +114,8 @@ interface SymbolAux {
   lastReanchorMs: number;
   /** Whether the last ob written said `stale` (so the timer knows when the status must change). */
   writtenStale: boolean;
+  /** The last event of each type given to the state (logged with every served feature vector). */
+  cut: EventCut;
 }
 
 export interface PipelineCounters {
@@ -164,6 +170,7 @@ export class AggregatorPipeline {
   private readonly logger: Logger | undefined;
   private readonly hooks: PipelineHooks;
   private readonly now: () => number;
+  readonly servedLog: ServedFeatureLog | undefined;
   private readonly aux = new Map<string, SymbolAux>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly tradeSeq = new StreamSequenceMonitor();
@@ -213,6 +220,15 @@ export class AggregatorPipeline {
     if (!(this.o.staleAfterMs >= 0)) throw new RangeError(`staleAfterMs must be >= 0, got ${this.o.staleAfterMs}`);
     if (!(this.o.maxEventTimeSkewMs >= 0)) throw new RangeError(`maxEventTimeSkewMs must be >= 0, got ${this.o.maxEventTimeSkewMs}`);
     this.market = new MarketState({ maxBufferedDiffs: opts.maxBufferedDiffs });
+    this.servedLog =
+      opts.servedLog === false
+        ? undefined
+        : (opts.servedLog ??
+          new ServedFeatureLog({
+            redis: this.redis,
+            cluster: this.cluster,
+            onError: (err) => this.logger?.warn({ err: err.message }, 'served-feature log write failed; will retry'),
+          }));
   }
 
   counters(): PipelineCounters {
@@ -333,6 +349,7 @@ export class AggregatorPipeline {
           aux.want ??= 'trade_gap';
         }
       }
+      noteEvent(aux.cut, ev);
       const out = st.apply(ev, bound);
       switch (out.kind) {
         case 'applied':
@@ -380,6 +397,7 @@ export class AggregatorPipeline {
         resyncingSince: null,
         lastReanchorMs: 0,
         writtenStale: false,
+        cut: newCut(),
       };
       this.aux.set(symbol, a);
     }
@@ -529,6 +547,11 @@ export class AggregatorPipeline {
       this.outcome(done.symbol, aux, result);
     }
     if (result === 'ok' && aux.want === 'trade_gap') aux.want = null;
+    if (result !== 'stale' && this.servedLog) {
+      aux.cut.anchorId = done.snapshot.lastUpdateId;
+      this.servedLog.add(this.servedEntry('anchor', st, aux, this.now(), {}));
+      void this.servedLog.flush();
+    }
     this.dirty.add(done.symbol);
     this.noteBookStatuses();
     for (const r of this.market.drainReanchorRequests()) this.auxOf(r.symbol).want ??= r.reason;
@@ -598,6 +621,7 @@ export class AggregatorPipeline {
     const minutesTaken = new Map<string, number[]>();
     const featured: string[] = [];
     const staleness = new Map<string, boolean>();
+    const served: ServedEntryInput[] = [];
     for (const symbol of symbols) {
       const st = this.market.get(symbol);
       const aux = this.aux.get(symbol);
@@ -620,6 +644,8 @@ export class AggregatorPipeline {
         const f = st.featHash(wallMs);
         const sec = (performance.now() - t0) / 1000;
         p.feat = f.hash;
+        // What the vector was computed from, logged only once the write that serves it succeeded.
+        if (this.servedLog) served.push(this.servedEntry('feat', st, aux, wallMs, f.hash));
         aux.completeness = f.completeness;
         featured.push(symbol);
         this.hooks.onFeatures?.(symbol, sec);
@@ -651,6 +677,8 @@ export class AggregatorPipeline {
       if (aux) aux.lastFeatureMs = wallMs;
       this.featureDue.delete(s);
     }
+    for (const e of served) this.servedLog?.add(e);
+    if (served.length > 0) void this.servedLog?.flush();
     if (featured.length > 0) {
       this.c.feature_updates += featured.length;
       this.lastFeatureWallMs = wallMs;
@@ -662,6 +690,11 @@ export class AggregatorPipeline {
       const nowUs = Date.now() * 1000;
       this.hooks.onEndToEnd(recv.map((r) => Math.max(0, nowUs - r) / 1e6));
     }
+  }
+
+  /** A served-log entry with a copy of the symbol's cut as of now. */
+  private servedEntry(kind: 'feat' | 'anchor', st: SymbolState, aux: SymbolAux, wallMs: number, feat: Record<string, string>): ServedEntryInput {
+    return { kind, symbol: st.symbol, wall_ms: wallMs, event_ts_us: st.now, cut: { ...aux.cut }, book_status: st.status, book_id: st.lastUpdateId ?? -1, feat };
   }
 
   /**
