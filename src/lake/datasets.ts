@@ -1,5 +1,6 @@
 import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
 import type { DepthResponse, RestAggTrade, RestKline } from '../binance/rest-types.js';
+import type { Level } from '../core/events.js';
 
 /**
  * Bronze Parquet encodings (pure: rows in, file bytes out). Every Binance field is kept; prices and
@@ -122,4 +123,220 @@ export function encodeDepthSnapshot(symbol: string, depth: DepthResponse, tsMs: 
     utf8('price', price),
     utf8('qty', qty),
   ]);
+}
+
+/**
+ * The whole stream in the lake: the datasets `btcpipe archive` writes from Kinesis, and what `btcpipe dataset`
+ * reads back. Pure definitions and encoding (rows in, Parquet bytes out).
+ *
+ * Layout: `{bronze}/{dataset}/symbol={SYM}/date={YYYY-MM-DD}/hour={HH}/{dataset}_{first}_{last}.parquet`, the
+ * partition from the first row's venue event time (UTC), `first`/`last` the dataset's `idColumn` of the first and
+ * last row. Rows of a file are in id order, ids strictly increase across a symbol's files (a duplicate delivery
+ * is kept once), and a file never spans an hour. `reanchors` and `stream_holes` are one file per entry / hole.
+ *
+ * Types: prices and quantities are the venue's exact decimal strings (STRING), never floats; ids and times are
+ * INT64; the levels of a diff or snapshot are one JSON column holding `[["price","qty"], …]` (DuckDB reads it
+ * as JSON: `bids->0->>0`; hyparquet returns the parsed arrays). `sbe` holds the venue's SBE frame bytes when
+ * the Kinesis record carried them, else null.
+ */
+
+export type StreamDatasetName = 'depth_diffs' | 'trades' | 'best_bid_ask' | 'depth_snapshot_events' | 'reanchors' | 'stream_holes';
+
+export type LakeColumnType = 'STRING' | 'JSON' | 'INT64' | 'INT32' | 'BOOLEAN' | 'BYTE_ARRAY';
+
+export interface LakeColumn {
+  name: string;
+  type: LakeColumnType;
+  nullable: boolean;
+  doc: string;
+}
+
+export interface StreamDatasetDef {
+  name: StreamDatasetName;
+  doc: string;
+  columns: readonly LakeColumn[];
+  /** The column that orders rows and names files (`{dataset}_{first}_{last}`); undefined: one file per entry. */
+  idColumn?: string;
+  /** Venue time of a row, the partition's clock. */
+  timeColumn: string;
+  /** Its unit. */
+  timeUnit: 'us' | 'ms';
+}
+
+const col = (name: string, type: LakeColumnType, doc: string, nullable = false): LakeColumn => ({ name, type, nullable, doc });
+
+/** Provenance columns every Kinesis-fed dataset ends with. */
+const KINESIS_TAIL: readonly LakeColumn[] = [
+  col('recv_ts_us', 'INT64', 'when the ingestor received the venue frame, µs since the epoch', true),
+  col('source', 'STRING', "'sbe' | 'json' | 'rest' (the event's source field)"),
+  col('arrival_ms', 'INT64', 'Kinesis ApproximateArrivalTimestamp, ms (null for rows fetched from the REST API)', true),
+  col('kinesis_shard', 'STRING', 'shard id the record came from', true),
+  col('kinesis_seq', 'STRING', 'Kinesis sequence number of the (aggregated) record', true),
+  col('kinesis_sub_seq', 'INT32', 'index inside a KPL aggregated record (null for a plain record)', true),
+  col('sbe', 'BYTE_ARRAY', "the venue's SBE message bytes when the record carried them", true),
+];
+
+export const STREAM_DATASETS: Readonly<Record<StreamDatasetName, StreamDatasetDef>> = {
+  depth_diffs: {
+    name: 'depth_diffs',
+    doc: 'every depth diff the aggregator consumes (Binance U/u chained per symbol)',
+    idColumn: 'final_update_id',
+    timeColumn: 'event_ts_us',
+    timeUnit: 'us',
+    columns: [
+      col('symbol', 'STRING', 'symbol'),
+      col('event_ts_us', 'INT64', 'venue event time, µs'),
+      col('first_update_id', 'INT64', 'Binance U'),
+      col('final_update_id', 'INT64', 'Binance u'),
+      col('bids', 'JSON', '[["price","qty"], …] changed bid levels (qty "0…" removes the level)'),
+      col('asks', 'JSON', '[["price","qty"], …] changed ask levels'),
+      ...KINESIS_TAIL,
+    ],
+  },
+  trades: {
+    name: 'trades',
+    doc: 'every trade the aggregator consumes, plus trades fetched from the REST API to fill a hole (filled = true)',
+    idColumn: 'trade_id',
+    timeColumn: 'event_ts_us',
+    timeUnit: 'us',
+    columns: [
+      col('symbol', 'STRING', 'symbol'),
+      col('event_ts_us', 'INT64', 'venue event time, µs'),
+      col('transact_ts_us', 'INT64', 'matching-engine time of the trade, µs', true),
+      col('trade_id', 'INT64', 'venue trade id (contiguous per symbol)'),
+      col('price', 'STRING', 'exact decimal'),
+      col('qty', 'STRING', 'exact decimal'),
+      col('is_buyer_maker', 'BOOLEAN', 'buyer was the maker (a sell-initiated trade)'),
+      col('filled', 'BOOLEAN', 'not seen on Kinesis: fetched from /api/v3/trades to fill a hole (the aggregator never saw it)'),
+      ...KINESIS_TAIL,
+    ],
+  },
+  best_bid_ask: {
+    name: 'best_bid_ask',
+    doc: 'every best bid/ask the aggregator consumes (update ids increase; the venue culls, so skips are normal)',
+    idColumn: 'update_id',
+    timeColumn: 'event_ts_us',
+    timeUnit: 'us',
+    columns: [
+      col('symbol', 'STRING', 'symbol'),
+      col('event_ts_us', 'INT64', 'venue event time, µs'),
+      col('update_id', 'INT64', 'book update id'),
+      col('bid_price', 'STRING', 'exact decimal'),
+      col('bid_qty', 'STRING', 'exact decimal'),
+      col('ask_price', 'STRING', 'exact decimal'),
+      col('ask_qty', 'STRING', 'exact decimal'),
+      ...KINESIS_TAIL,
+    ],
+  },
+  depth_snapshot_events: {
+    name: 'depth_snapshot_events',
+    doc: 'partial-depth snapshots carried on Kinesis (e.g. the SBE depth20 stream), when the ingestor puts them there',
+    idColumn: 'last_update_id',
+    timeColumn: 'event_ts_us',
+    timeUnit: 'us',
+    columns: [
+      col('symbol', 'STRING', 'symbol'),
+      col('event_ts_us', 'INT64', 'venue event time, µs'),
+      col('last_update_id', 'INT64', 'book update id of the snapshot'),
+      col('bids', 'JSON', '[["price","qty"], …] from the best bid down'),
+      col('asks', 'JSON', '[["price","qty"], …] from the best ask up'),
+      ...KINESIS_TAIL,
+    ],
+  },
+  reanchors: {
+    name: 'reanchors',
+    doc:
+      'each re-anchor announced on reanchor:done (the snapshot the online state swapped in); its full-depth levels ' +
+      'are the depth_snapshots file of the same symbol and last_update_id (snapshot_file)',
+    timeColumn: 'done_ts_ms',
+    timeUnit: 'ms',
+    columns: [
+      col('symbol', 'STRING', 'symbol'),
+      col('last_update_id', 'INT64', 'lastUpdateId of the snapshot swapped in'),
+      col('done_ts_ms', 'INT64', 'when the swap was announced (the reanchor:done entry id time, Redis clock), ms'),
+      col('entry_id', 'STRING', 'the reanchor:done entry id'),
+      col('snapshot_key', 'STRING', 'the Redis key the snapshot travelled in (ob:snapshot:SYM:<attempt>)'),
+      col('bid_levels', 'INT32', 'levels per side in the snapshot', true),
+      col('ask_levels', 'INT32', 'levels per side in the snapshot', true),
+      col('snapshot_file', 'STRING', 'lake key of the depth_snapshots file with its levels (null: the snapshot had expired)', true),
+    ],
+  },
+  stream_holes: {
+    name: 'stream_holes',
+    doc: 'ids missing from a stream (depth U/u chain, trade ids), as seen by the archiver; where the lake is incomplete',
+    timeColumn: 'after_event_ts_us',
+    timeUnit: 'us',
+    columns: [
+      col('symbol', 'STRING', 'symbol'),
+      col('stream', 'STRING', "'depth' | 'trade'"),
+      col('expected_id', 'INT64', 'first missing id'),
+      col('got_id', 'INT64', 'first id after the hole'),
+      col('missing', 'INT64', 'ids missing (got_id - expected_id)'),
+      col('before_event_ts_us', 'INT64', 'event time of the event before the hole', true),
+      col('after_event_ts_us', 'INT64', 'event time of the event after the hole'),
+      col('detected_ts_ms', 'INT64', 'wall-clock time the archiver saw it'),
+      col('filled', 'INT64', 'ids fetched from the REST API into the dataset (trades only)'),
+      col('status', 'STRING', "'open' (nothing filled) | 'partial' | 'filled'"),
+    ],
+  },
+};
+
+export type Cell = string | number | boolean | null | Uint8Array | readonly Level[];
+/** One row, keyed by column name (plain data: it crosses a worker_threads boundary). */
+export type StreamRow = Record<string, Cell | undefined>;
+
+export class StreamRowError extends Error {
+  override readonly name = 'StreamRowError';
+}
+
+function column(def: StreamDatasetDef, c: LakeColumn, rows: readonly StreamRow[]): ColumnSource {
+  const bad = (i: number, v: unknown): never => {
+    throw new StreamRowError(`${def.name}.${c.name} row ${i}: ${JSON.stringify(v)?.slice(0, 60)} is not a ${c.nullable ? 'nullable ' : ''}${c.type}`);
+  };
+  const cell = (r: StreamRow, i: number): unknown => {
+    const v = r[c.name];
+    if (v === undefined || v === null) return c.nullable ? null : bad(i, v);
+    return v;
+  };
+  switch (c.type) {
+    case 'INT64': {
+      const data = rows.map((r, i) => {
+        const v = cell(r, i);
+        if (v === null) return null;
+        return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : bad(i, v);
+      });
+      return { name: c.name, type: 'INT64', nullable: c.nullable, data: c.nullable ? data : BigInt64Array.from(data as bigint[]) };
+    }
+    case 'INT32': {
+      const data = rows.map((r, i) => {
+        const v = cell(r, i);
+        return v === null || (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 31) ? v : bad(i, v);
+      });
+      return { name: c.name, type: 'INT32', nullable: c.nullable, data };
+    }
+    case 'STRING':
+      return { name: c.name, type: 'STRING', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || typeof v === 'string' ? v : bad(i, v); }) };
+    case 'BOOLEAN':
+      return { name: c.name, type: 'BOOLEAN', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || typeof v === 'boolean' ? v : bad(i, v); }) };
+    case 'JSON':
+      return { name: c.name, type: 'JSON', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || Array.isArray(v) ? v : bad(i, v); }) };
+    case 'BYTE_ARRAY':
+      return { name: c.name, type: 'BYTE_ARRAY', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || v instanceof Uint8Array ? v : bad(i, v); }) };
+  }
+}
+
+/** One Parquet file of `rows` (in the order given). Throws EmptyDatasetError for no rows, StreamRowError for a bad cell. */
+export function encodeStreamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Uint8Array {
+  if (rows.length === 0) throw new EmptyDatasetError(dataset);
+  const def = STREAM_DATASETS[dataset];
+  const buf = parquetWriteBuffer({
+    columnData: def.columns.map((c) => column(def, c, rows)),
+    rowGroupSize: 100_000,
+    kvMetadata: [
+      { key: 'btcpipe.dataset', value: dataset },
+      { key: 'btcpipe.schema_version', value: LAKE_SCHEMA_VERSION },
+    ],
+    createdBy: 'btcpipe lake',
+  });
+  return new Uint8Array(buf);
 }

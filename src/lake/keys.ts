@@ -9,7 +9,16 @@ import { assertValidKey, InvalidObjectKeyError } from './object-key.js';
 
 export const DEFAULT_BRONZE_PREFIX = 'bronze';
 
-export type DatasetName = 'agg_trades' | 'klines_1m' | 'depth_snapshots';
+export type DatasetName =
+  | 'agg_trades'
+  | 'klines_1m'
+  | 'depth_snapshots'
+  | 'depth_diffs'
+  | 'trades'
+  | 'best_bid_ask'
+  | 'depth_snapshot_events'
+  | 'reanchors'
+  | 'stream_holes';
 
 export interface HourPartition {
   date: string;
@@ -85,4 +94,21 @@ export function newestRangeEnd(dataset: DatasetName, keys: Iterable<string>): nu
     if (r && (best === undefined || r.last > best)) best = r.last;
   }
   return best;
+}
+
+/** Key of one `reanchors` row: the reanchor:done entry id (`<ms>-<seq>`) names the file and its hour. */
+export function reanchorKey(bronzePrefix: string, symbol: string, entryId: string): string {
+  const m = /^(\d+)-(\d+)$/.exec(entryId);
+  if (!m) throw new InvalidObjectKeyError(entryId, 'not a stream entry id <ms>-<seq>');
+  const key = `${partitionPrefix(bronzePrefix, 'reanchors', symbol, Number(m[1]))}reanchors_${m[1]}-${m[2]}.parquet`;
+  assertValidKey(key);
+  return key;
+}
+
+/** Key of one `stream_holes` row: stream and id range name the file, the event time after the hole its hour. */
+export function streamHoleKey(bronzePrefix: string, symbol: string, stream: string, expected: number, got: number, tsMs: number): string {
+  if (!/^[A-Za-z]+$/.test(stream)) throw new InvalidObjectKeyError(stream, 'not a stream name');
+  const key = `${partitionPrefix(bronzePrefix, 'stream_holes', symbol, tsMs)}stream_holes_${stream}_${expected}_${got}.parquet`;
+  assertValidKey(key);
+  return key;
 }
