@@ -74,13 +74,22 @@ function levels(o: Obj, key: string, type: string): Level[] {
  * step throwing. Throws EventRecordError (with the offending field) on bad input.
  */
 export function decodeEventRecord(data: Uint8Array | string, opts: DecodeOptions = {}): MarketEvent {
-  const maxUs = opts.maxEventTsUs ?? Infinity;
   let v: unknown;
   try {
     v = JSON.parse(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
   } catch {
     fail('record is not JSON', 'malformed');
   }
+  return validateEvent(v, opts);
+}
+
+/**
+ * Validate an event object completely, whatever produced it (a JSON record, or the SBE decoder, whose
+ * mantissas may be negative or whose bid may cross the ask on a malformed frame). Returns it typed;
+ * throws EventRecordError with the offending field.
+ */
+export function validateEvent(v: unknown, opts: DecodeOptions = {}): MarketEvent {
+  const maxUs = opts.maxEventTsUs ?? Infinity;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('record is not a JSON object', 'malformed');
   const o = v as Obj;
   const type = typeof o.type === 'string' ? o.type : fail('record has no event type', 'malformed');

@@ -42,7 +42,8 @@ import { ProjectionWriteError, type ProjectionWriter, type SymbolProjection } fr
 import { appendDeadLetters, type DeadLetter } from '../redis/dead-letter.js';
 import { requestReanchor, type ReanchorDone } from '../redis/streams.js';
 import { toRedisError } from '../redis/errors.js';
-import { decodeEventRecord, EventRecordError, type RecordErrorCode } from './aggregate-decode.js';
+import { EventRecordError, type RecordErrorCode } from './aggregate-decode.js';
+import { decodeUserRecord } from '../kinesis/record-format.js';
 import { newCut, noteEvent, ServedFeatureLog, type EventCut, type ServedEntryInput } from '../dataset/served-log.js';
 
 /** One Kinesis user record as the pipeline takes it; the metadata identifies a rejected record. */
@@ -261,7 +262,8 @@ export class AggregatorPipeline {
     const opts = { maxEventTsUs: this.maxEventTsUs(wallMs) };
     for (const r of records) {
       try {
-        events.push(decodeEventRecord(r.data, opts));
+        // Either record format (SBE envelope or JSON), detected per record; an SBE trades message may carry several.
+        for (const ev of decodeUserRecord(r.data, opts).events) events.push(ev);
       } catch (err) {
         if (!(err instanceof EventRecordError)) throw err;
         invalid++;
