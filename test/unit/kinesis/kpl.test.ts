@@ -65,4 +65,34 @@ describe('KPL aggregation round trip', () => {
     bad[10] ^= 0xff;
     expect(() => deaggregateRecordData(bad)).toThrow(KplDecodeError);
   });
+  it('hands out the user records as views of the record it was given (no copy, no base64 round trip)', () => {
+    const [rec] = aggregateRecords([
+      { partitionKey: 'K', data: Buffer.from('first') },
+      { partitionKey: 'L', data: Buffer.from('second') },
+    ]);
+    // Its own ArrayBuffer: Node's small-buffer pool would make any two small buffers share one.
+    const own = new ArrayBuffer(rec.data.length);
+    new Uint8Array(own).set(rec.data);
+    const users = deaggregateRecord(new Uint8Array(own), 'K', '1');
+    expect(users.map((u) => u.data.toString())).toEqual(['first', 'second']);
+    for (const u of users) expect(u.data.buffer).toBe(own);
+  });
+
+  it('throws KplDecodeError, never anything else, on any corruption of an aggregated record', () => {
+    const [rec] = aggregateRecords([
+      { partitionKey: 'BTCUSDT', data: Buffer.from('hello world') },
+      { partitionKey: 'ETHUSDT', data: Buffer.alloc(200, 7) },
+    ]);
+    fc.assert(
+      fc.property(fc.nat(), fc.nat({ max: 255 }), fc.nat(), (at, v, cut) => {
+        const bad = Buffer.from(rec.data);
+        const i = 4 + (at % (bad.length - 4));
+        fc.pre(bad[i] !== v);
+        bad[i] = v;
+        expect(() => deaggregateRecordData(bad)).toThrow(KplDecodeError);
+        const short = rec.data.subarray(0, 20 + (cut % (rec.data.length - 20)));
+        expect(() => deaggregateRecordData(short)).toThrow(KplDecodeError);
+      }),
+    );
+  });
 });
