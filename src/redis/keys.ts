@@ -41,6 +41,8 @@ export interface SymbolKeys {
   flag: string;
   /** Prefix of the full-depth snapshot string keys; one key per re-anchor attempt (see snapshotKey). */
   snapshotPrefix: string;
+  /** Highest shard-lease epoch that wrote the symbol; writes with a lower one are refused (scripts.ts). */
+  fence: string;
 }
 
 export class InvalidKeyPartError extends Error {
@@ -76,6 +78,7 @@ export function symbolKeys(symbol: string, opts: { cluster?: boolean } = {}): Sy
     featNew: `feat:new:${s}`,
     flag: `reanchor:${s}`,
     snapshotPrefix: `ob:snapshot:${s}`,
+    fence: `fence:${s}`,
   };
 }
 

@@ -5,6 +5,11 @@
  * skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its last_update_id backwards, decided inside
  * Redis (a prior GET would race with the re-anchor).
  *
+ * Fencing (several aggregators, shard leases): with `fencing`, every part of a symbol's write carries the
+ * epoch of the lease its records came under and is refused inside Redis when `fence:{SYM}` is higher (see
+ * scripts.ts); a symbol with no epoch here (its shard is not held) is not sent at all. Either way the
+ * symbol is reported in `fenced`, and its caller should drop it.
+ *
  * Redis Cluster: a MULTI must stay in one slot, so there is one MULTI per symbol (all of a symbol's keys share
  * its hash tag), sent concurrently.
  */
@@ -30,12 +35,14 @@ export interface SymbolProjection {
  * has a higher last_update_id; 'no_book' = the write carried no last_update_id over a stored book. In each
  * refused case the stored ob now says `status=resyncing`.
  */
-export type ObWriteOutcome = 'written' | 'reanchor' | 'older' | 'no_book';
+export type ObWriteOutcome = 'written' | 'reanchor' | 'older' | 'no_book' | 'fenced';
 
 export interface ProjectionResult {
   /** Per symbol that had an `ob` part: true = written, false = refused (see obOutcome). */
   obWritten: Record<string, boolean>;
   obOutcome: Record<string, ObWriteOutcome>;
+  /** Symbols whose write was refused whole: another worker holds their shard now (fencing only). */
+  fenced: string[];
   latencyMs: number;
 }
 
@@ -48,6 +55,8 @@ export interface ProjectionStats {
   obSkipped: number;
   /** ob writes refused because the stored book is newer, or they carried no book over one (cumulative). */
   obStale: number;
+  /** Symbol writes refused by the lease fence (cumulative). */
+  fenced: number;
 }
 
 export interface ProjectionWriterOptions {
@@ -57,6 +66,8 @@ export interface ProjectionWriterOptions {
   logger?: LoggerLike;
   /** Called after every batch (for a latency histogram / counters). */
   onBatch?: (info: { latencyMs: number; symbols: number; ok: boolean }) => void;
+  /** Shard leases: the lease epoch a symbol's writes carry; undefined = this worker does not hold it. */
+  fencing?: { epochOf(symbol: string): number | undefined };
 }
 
 /** Thrown (never crashes the process) when a batch could not be written; `retryable` says if a retry helps. */
@@ -79,6 +90,8 @@ export class ProjectionWriter {
   private readonly retentionMs: number;
   private readonly logger: LoggerLike;
   private readonly onBatch?: ProjectionWriterOptions['onBatch'];
+  private readonly fencing: ProjectionWriterOptions['fencing'];
+  private fencedCount = 0;
   private ops = 0;
   private errs = 0;
   private lastMs = 0;
@@ -92,6 +105,7 @@ export class ProjectionWriter {
     this.retentionMs = (opts.minutesRetention ?? 180) * 60_000;
     this.logger = opts.logger ?? silentLogger;
     this.onBatch = opts.onBatch;
+    this.fencing = opts.fencing;
   }
 
   stats(): ProjectionStats {
@@ -102,6 +116,7 @@ export class ProjectionWriter {
       avgLatencyMs: this.ops > 0 ? this.totalMs / this.ops : 0,
       obSkipped: this.skipped,
       obStale: this.stale,
+      fenced: this.fencedCount,
     };
   }
 
@@ -114,7 +129,8 @@ export class ProjectionWriter {
     const started = performance.now();
     const obWritten: Record<string, boolean> = {};
     const obOutcome: Record<string, ObWriteOutcome> = {};
-    if (batch.length === 0) return { obWritten, obOutcome, latencyMs: 0 };
+    const fenced: string[] = [];
+    if (batch.length === 0) return { obWritten, obOutcome, fenced, latencyMs: 0 };
     try {
       const groups = this.cluster ? batch.map((p) => [p]) : [batch];
       const results = await Promise.all(groups.map((g) => this.execGroup(g)));
@@ -123,7 +139,10 @@ export class ProjectionWriter {
           obOutcome[symbol] = outcome;
           obWritten[symbol] = outcome === 'written';
           if (outcome === 'reanchor') this.skipped++;
-          else if (outcome !== 'written') this.stale++;
+          else if (outcome === 'fenced') {
+            this.fencedCount++;
+            fenced.push(symbol);
+          } else if (outcome !== 'written') this.stale++;
         }
       }
     } catch (err) {
@@ -147,27 +166,34 @@ export class ProjectionWriter {
     this.lastMs = latencyMs;
     this.totalMs += latencyMs;
     this.onBatch?.({ latencyMs, symbols: batch.length, ok: true });
-    return { obWritten, obOutcome, latencyMs };
+    return { obWritten, obOutcome, fenced, latencyMs };
   }
 
   /** One MULTI for the group; returns [symbol, outcome] for each ob part, in order. */
   private async execGroup(group: readonly SymbolProjection[]): Promise<[string, ObWriteOutcome][]> {
     const multi = scriptedMulti(this.redis);
     const obIndex: [string, number][] = [];
+    const refused: [string, ObWriteOutcome][] = [];
     let n = 0;
     for (const p of group) {
       const k = symbolKeys(p.symbol, { cluster: this.cluster });
+      const epoch = this.epochArg(p.symbol);
+      if (epoch === null) {
+        refused.push([p.symbol, 'fenced']);
+        continue;
+      }
       if (p.ob) {
         const set = flattenHash(p.ob.set, `${p.symbol}.ob.set`);
         for (const f of p.ob.del) {
           if (typeof f !== 'string') throw new RedisPayloadError(`${p.symbol}.ob.del: field names must be strings`);
         }
-        multi.btcpipeObWrite(k.flag, k.ob, obWriteId(p.symbol, p.ob.set.last_update_id), set.length, ...set, ...p.ob.del);
+        multi.btcpipeObWrite(k.flag, k.ob, k.fence, epoch, obWriteId(p.symbol, p.ob.set.last_update_id), set.length, ...set, ...p.ob.del);
         obIndex.push([p.symbol, n++]);
       }
-      n += replaceHash(multi, k.tr1s, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`);
-      n += replaceHash(multi, k.tr5s, p.tr5s, TTL_SECONDS.tr, `${p.symbol}.tr5s`);
-      n += replaceHash(multi, k.feat, p.feat, TTL_SECONDS.feat, `${p.symbol}.feat`);
+      const fence = epoch === '' ? undefined : { key: k.fence, epoch };
+      n += replaceHash(multi, k.tr1s, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`, fence);
+      n += replaceHash(multi, k.tr5s, p.tr5s, TTL_SECONDS.tr, `${p.symbol}.tr5s`, fence);
+      n += replaceHash(multi, k.feat, p.feat, TTL_SECONDS.feat, `${p.symbol}.feat`, fence);
       if (p.minutes && p.minutes.length > 0) {
         const args: string[] = [];
         let newest = 0;
@@ -176,11 +202,11 @@ export class ProjectionWriter {
           newest = Math.max(newest, m.minuteStartMs);
         }
         const maxFields = Math.ceil(this.retentionMs / 60_000) + 5;
-        multi.btcpipeMinutesWrite(k.minutes, TTL_SECONDS.minutes, newest - this.retentionMs, maxFields, ...args);
+        multi.btcpipeMinutesWrite(k.minutes, k.fence, epoch, TTL_SECONDS.minutes, newest - this.retentionMs, maxFields, ...args);
         n++;
       }
     }
-    if (n === 0) return [];
+    if (n === 0) return refused;
     const replies = await multi.exec();
     if (!replies) throw new ProjectionWriteError('projection write: transaction aborted', true);
     const failed = replies.find(([e]) => e);
@@ -190,12 +216,19 @@ export class ProjectionWriter {
         cause: re,
       });
     }
-    return obIndex.map(([symbol, i]) => [symbol, OB_OUTCOMES[Number(replies[i][1])] ?? 'written']);
+    return [...refused, ...obIndex.map(([symbol, i]): [string, ObWriteOutcome] => [symbol, OB_OUTCOMES[Number(replies[i][1])] ?? 'written'])];
+  }
+
+  /** The epoch argument of a symbol's scripts: '' unfenced; null = fenced and not held here (send nothing). */
+  private epochArg(symbol: string): string | null {
+    if (!this.fencing) return '';
+    const e = this.fencing.epochOf(symbol);
+    return e === undefined ? null : String(e);
   }
 }
 
 /** OB_WRITE_LUA's replies. */
-const OB_OUTCOMES: Record<number, ObWriteOutcome> = { 0: 'reanchor', 1: 'written', 2: 'older', 3: 'no_book' };
+const OB_OUTCOMES: Record<number, ObWriteOutcome> = { 0: 'reanchor', 1: 'written', 2: 'older', 3: 'no_book', 4: 'fenced' };
 
 /** The write's last_update_id as the script compares it ('' = no book); anything else is bad input. */
 function obWriteId(symbol: string, id: string | undefined): string {
@@ -208,7 +241,8 @@ function obWriteId(symbol: string, id: string | undefined): string {
 
 /**
  * DEL + HSET + EXPIRE inside the MULTI: readers see the old hash or the new one, never an empty one and
- * never a stale field left over from an earlier window. Returns the number of queued commands.
+ * never a stale field left over from an earlier window. Behind a fence the three are one script that checks
+ * it first. Returns the number of queued commands.
  */
 function replaceHash(
   multi: Multi,
@@ -216,10 +250,15 @@ function replaceHash(
   hash: Record<string, string> | undefined,
   ttl: number,
   what: string,
+  fence?: { key: string; epoch: string },
 ): number {
   if (!hash) return 0;
   const flat = flattenHash(hash, what);
   if (flat.length === 0) return 0; // an empty hash would delete the key; keep the previous one instead
+  if (fence) {
+    multi.btcpipeFencedHash(key, fence.key, fence.epoch, ttl, ...flat);
+    return 1;
+  }
   multi.del(key);
   multi.hset(key, ...flat);
   multi.expire(key, ttl);

@@ -28,11 +28,32 @@ end
 `;
 
 /**
- * The aggregator's write of `ob:{SYM}`. KEYS: flag, ob. ARGV: writeId, nSetArgs, f1, v1, … (nSetArgs items),
- * then fields to delete. writeId is the write's last_update_id as a decimal integer, or '' when the writer
- * has no book yet. HDEL runs before HSET so a field named in both ends up set.
+ * Fencing of writes by shard-lease epoch (several aggregators sharing a stream). `fence:{SYM}` holds the
+ * highest lease epoch that wrote the symbol. A write carrying a lower epoch comes from a worker that lost
+ * the shard (paused, partitioned, slow) and is refused whole; a higher one raises the fence first, so from
+ * the new owner's first write on the old owner can write nothing. Epoch '' = an aggregator without leases:
+ * not checked. The fence key shares the symbol's hash tag, so the check and the write are one atomic step
+ * in one slot. Returns true when the write must be refused.
+ */
+const FENCE = `
+local function fenced(fkey, epoch)
+  if epoch == '' then return false end
+  local e = tonumber(epoch)
+  local f = tonumber(redis.call('GET', fkey) or '0') or 0
+  if e < f then return true end
+  if e > f then redis.call('SET', fkey, epoch) end
+  return false
+end
+`;
+
+/**
+ * The aggregator's write of `ob:{SYM}`. KEYS: flag, ob, fence. ARGV: epoch ('' = unfenced), writeId,
+ * nSetArgs, f1, v1, … (nSetArgs items), then fields to delete. writeId is the write's last_update_id as a
+ * decimal integer, or '' when the writer has no book yet. HDEL runs before HSET so a field named in both
+ * ends up set.
  *
  * The guard is decided here, not by the caller, because a GET before the write would race with the swap:
+ * - a lower lease epoch than the symbol's fence → nothing is written (not even a status) → 4;
  * - re-anchor flag held → nothing of the write is applied; an existing ob gets `status=resyncing` (only that
  *   field), since nobody keeps its levels current until the swap installs the new live state → 0;
  * - the stored book has a higher last_update_id (a swapped-in snapshot the writer has not caught up with)
@@ -41,37 +62,51 @@ end
  *   may only say `status=resyncing` → 3; over no stored book it is applied as given;
  * - otherwise (equal or higher id, or no numeric id stored) the write is applied → 1.
  */
-export const OB_WRITE_LUA = `${CHUNK}
+export const OB_WRITE_LUA = `${CHUNK}${FENCE}
+if fenced(KEYS[3], ARGV[1]) then return 4 end
 local function mark_resyncing()
   if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'resyncing') end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then mark_resyncing() return 0 end
 local stored = tonumber(redis.call('HGET', KEYS[2], 'last_update_id') or '')
 if stored ~= nil then
-  if ARGV[1] == '' then mark_resyncing() return 3 end
-  if tonumber(ARGV[1]) < stored then mark_resyncing() return 2 end
+  if ARGV[2] == '' then mark_resyncing() return 3 end
+  if tonumber(ARGV[2]) < stored then mark_resyncing() return 2 end
 end
-local nset = tonumber(ARGV[2])
-if #ARGV > nset + 2 then hdel_range(KEYS[2], nset + 3, #ARGV) end
-if nset > 0 then hset_range(KEYS[2], 3, nset + 2) end
+local nset = tonumber(ARGV[3])
+if #ARGV > nset + 3 then hdel_range(KEYS[2], nset + 4, #ARGV) end
+if nset > 0 then hset_range(KEYS[2], 4, nset + 3) end
 return 1
 `;
 
 /**
- * KEYS: minutes hash. ARGV: ttlSeconds, cutoffMs, maxFields, m1, v1, …
- * Sets the given minutes, and once the hash holds more than maxFields prunes minutes older than cutoffMs
- * (HLEN is O(1), so the scan runs only when there is something to prune).
+ * Replace a hash (tr 1 s / 5 s, feat) behind the fence: DEL + HSET + EXPIRE as one step, so readers see the
+ * old hash or the new one. KEYS: hash, fence. ARGV: epoch, ttlSeconds, f1, v1, …. Returns 1, or 4 when fenced.
  */
-export const MINUTES_WRITE_LUA = `${CHUNK}
-if #ARGV > 3 then hset_range(KEYS[1], 4, #ARGV) end
-if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then
-  local cutoff = tonumber(ARGV[2])
+export const FENCED_HASH_LUA = `${CHUNK}${FENCE}
+if fenced(KEYS[2], ARGV[1]) then return 4 end
+redis.call('DEL', KEYS[1])
+if #ARGV > 2 then hset_range(KEYS[1], 3, #ARGV) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: minutes hash, fence. ARGV: epoch ('' = unfenced), ttlSeconds, cutoffMs, maxFields, m1, v1, …
+ * Sets the given minutes, and once the hash holds more than maxFields prunes minutes older than cutoffMs
+ * (HLEN is O(1), so the scan runs only when there is something to prune). Returns 1, or 4 when fenced.
+ */
+export const MINUTES_WRITE_LUA = `${CHUNK}${FENCE}
+if fenced(KEYS[2], ARGV[1]) then return 4 end
+if #ARGV > 4 then hset_range(KEYS[1], 5, #ARGV) end
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[4]) then
+  local cutoff = tonumber(ARGV[3])
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     local n = tonumber(f)
     if n == nil or n < cutoff then redis.call('HDEL', KEYS[1], f) end
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
@@ -183,6 +218,7 @@ type ChainCall = (...args: (string | number)[]) => ChainableCommander;
 export interface BtcpipeScripts {
   btcpipeObWrite: ScriptCall<number>;
   btcpipeMinutesWrite: ScriptCall<number>;
+  btcpipeFencedHash: ScriptCall<number>;
   btcpipeStagingWrite: ScriptCall<number>;
   btcpipeSwap: ScriptCall<string>;
   btcpipeCleanup: ScriptCall<string>;
@@ -194,6 +230,7 @@ export interface BtcpipeScripts {
 export interface BtcpipeChainScripts {
   btcpipeObWrite: ChainCall;
   btcpipeMinutesWrite: ChainCall;
+  btcpipeFencedHash: ChainCall;
 }
 
 const registered = new WeakSet<object>();
@@ -201,8 +238,9 @@ const registered = new WeakSet<object>();
 /** Define the scripts on a client once; returns the client typed with them. */
 export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
   if (!registered.has(redis)) {
-    redis.defineCommand('btcpipeObWrite', { numberOfKeys: 2, lua: OB_WRITE_LUA });
-    redis.defineCommand('btcpipeMinutesWrite', { numberOfKeys: 1, lua: MINUTES_WRITE_LUA });
+    redis.defineCommand('btcpipeObWrite', { numberOfKeys: 3, lua: OB_WRITE_LUA });
+    redis.defineCommand('btcpipeMinutesWrite', { numberOfKeys: 2, lua: MINUTES_WRITE_LUA });
+    redis.defineCommand('btcpipeFencedHash', { numberOfKeys: 2, lua: FENCED_HASH_LUA });
     // Variable key counts: the caller passes numkeys first.
     redis.defineCommand('btcpipeStagingWrite', { lua: STAGING_WRITE_LUA });
     redis.defineCommand('btcpipeSwap', { lua: SWAP_LUA });
