@@ -80,7 +80,7 @@ export class ServicesStack extends Stack {
       REDIS_HOST: d.redis.host,
       REDIS_PORT: d.redis.port,
       REDIS_TLS: 'true',
-      REDIS_CLUSTER_MODE: 'true',
+      REDIS_CLUSTER: 'true',
       LAKE_BUCKET: d.lake.bucket.bucketName,
       LAKE_BRONZE_PREFIX: c.lake.bronze_prefix,
     };

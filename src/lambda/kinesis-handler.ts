@@ -79,8 +79,8 @@ async function coldStart(): Promise<WarmState> {
     await waitForRedisReady(redis, Math.max(2000, config.redis.socket_connect_timeout_seconds * 3000));
     const pipeline = new AggregatorPipeline({
       redis,
-      writer: new ProjectionWriter(redis, { cluster: config.redis.cluster_mode, logger }),
-      cluster: config.redis.cluster_mode,
+      writer: new ProjectionWriter(redis, { cluster: config.redis.cluster, logger }),
+      cluster: config.redis.cluster,
       depth: config.processing.order_book_levels,
       featureIntervalMs: config.processing.feature_update_interval_seconds * 1000,
       reanchorRequestIntervalMs: config.processing.reanchor_request_interval_seconds * 1000,

@@ -104,13 +104,43 @@ const redisSchema = z
     db: z.number().int().min(0).default(0),
     password: z.string().optional(),
     tls: z.boolean().default(false),
-    cluster_mode: z.boolean().default(false),
+    /** Redis Cluster (ElastiCache cluster mode): every key of a symbol carries the hash tag {SYM}. */
+    cluster: z.boolean().optional(),
+    /** Older spelling of `cluster`, still read. */
+    cluster_mode: z.boolean().optional(),
+    /** Cluster seed nodes, "host:port" (a list, or one comma-separated string for ${ENV}); default host:port. */
+    cluster_nodes: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((n) => n.trim()).filter((n) => n !== ''))
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 10.0.1.5:6379')).min(1))
+      .optional(),
     connection_pool_size: z.number().int().positive().default(20),
     max_connections: z.number().int().positive().default(50),
     socket_timeout_seconds: positive.default(1),
     socket_connect_timeout_seconds: positive.default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.cluster !== undefined && r.cluster_mode !== undefined && r.cluster !== r.cluster_mode) {
+      ctx.addIssue({ code: 'custom', path: ['cluster_mode'], message: 'contradicts redis.cluster (cluster_mode is its older name; keep one)' });
+    }
+    const cluster = r.cluster ?? r.cluster_mode ?? false;
+    if (r.cluster_nodes && !cluster) {
+      ctx.addIssue({ code: 'custom', path: ['cluster_nodes'], message: 'seed nodes are only read with redis.cluster: true' });
+    }
+    for (const [i, n] of (r.cluster_nodes ?? []).entries()) {
+      const p = Number(n.slice(n.lastIndexOf(':') + 1));
+      if (p < 1 || p > 65535) ctx.addIssue({ code: 'custom', path: ['cluster_nodes', i], message: `port ${p} out of range 1-65535` });
+    }
+    if (cluster && r.db !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['db'], message: 'Redis Cluster has database 0 only' });
+    }
+  })
+  .transform(({ cluster, cluster_mode, cluster_nodes, ...r }) => {
+    const on = cluster ?? cluster_mode ?? false;
+    // cluster_mode stays readable for code written against the older name; both always agree.
+    return { ...r, cluster: on, cluster_mode: on, cluster_nodes: on ? (cluster_nodes ?? [`${r.host}:${r.port}`]) : [] };
+  });
 
 const processingSchema = z
   .object({

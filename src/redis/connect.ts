@@ -14,6 +14,8 @@ export interface RedisConnectionConfig {
   socketTimeoutMs: number;
   connectTimeoutMs: number;
   cluster?: boolean;
+  /** Cluster seed nodes ("host:port"); the client learns the rest of the topology from any one of them. */
+  clusterNodes?: readonly string[];
   /** redis://[user:pass@]host:port[/db] or rediss://…; host/port/db/password fields win when also given. */
   url?: string;
   /**
@@ -112,8 +114,24 @@ export function createRedis(cfg: RedisConnectionConfig): RedisClient {
     maxRedirections: 16,
     clusterRetryStrategy: (times: number) => reconnectDelay(times, cap),
     slotsRefreshTimeout: cfg.connectTimeoutMs,
+    // A master that stops answering is noticed by its own connection closing; re-reading the slot map
+    // every few seconds also finds a promoted replica when the old master's socket just hangs.
+    slotsRefreshInterval: 2000,
+    // ElastiCache's TLS certificates name the host, not the IP a DNS lookup would put in the slot map.
+    ...(ep.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
   };
-  return new Cluster([{ host: ep.host, port: ep.port }], clusterOpts).on('error', onError);
+  const seeds = cfg.clusterNodes && cfg.clusterNodes.length > 0 ? cfg.clusterNodes.map(parseNode) : [{ host: ep.host, port: ep.port }];
+  return new Cluster(seeds, clusterOpts).on('error', onError);
+}
+
+/** "host:port" → { host, port } (config validation already checked the shape). */
+export function parseNode(node: string): { host: string; port: number } {
+  const i = node.lastIndexOf(':');
+  const port = Number(node.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RedisUnavailableError(`invalid Redis Cluster node ${JSON.stringify(node)}: expected host:port`);
+  }
+  return { host: node.slice(0, i), port };
 }
 
 /** Resolve once the client is ready; reject with RedisUnavailableError after timeoutMs. */

@@ -90,3 +90,35 @@ export function snapshotKey(keys: SymbolKeys, attemptId: string): string {
   if (!/^[A-Za-z0-9-]{1,64}$/.test(attemptId)) throw new InvalidKeyPartError(`invalid attempt id ${attemptId}`);
   return `${keys.snapshotPrefix}:${attemptId}`;
 }
+
+/** CRC16-CCITT (XMODEM) table, the checksum Redis Cluster hashes keys with. */
+const CRC16_TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/**
+ * The Redis Cluster slot of a key (0..16383): CRC16 of its hash tag — the first non-empty `{…}` — or of the
+ * whole key. Two keys may be used by one MULTI or script only when their slots are equal.
+ */
+export function keySlot(key: string): number {
+  const buf = Buffer.from(key, 'utf8');
+  let start = 0;
+  let end = buf.length;
+  const open = buf.indexOf(0x7b);
+  if (open >= 0) {
+    const close = buf.indexOf(0x7d, open + 1);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ buf[i]) & 0xff];
+  return crc & 16383;
+}

@@ -143,7 +143,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       throw new AggregatorStartError(`aggregator: Redis ${config.redis.host}:${config.redis.port} not reachable: ${err instanceof Error ? err.message : String(err)}`);
     }
     writer = new ProjectionWriter(redis, {
-      cluster: config.redis.cluster_mode,
+      cluster: config.redis.cluster,
       logger,
       onBatch: ({ latencyMs, ok }) => {
         metrics.redisOperations.inc({ result: ok ? 'ok' : 'error' });
@@ -156,7 +156,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     pipeline = new AggregatorPipeline({
       redis,
       writer,
-      cluster: config.redis.cluster_mode,
+      cluster: config.redis.cluster,
       depth: p.order_book_levels,
       featureIntervalMs: p.feature_update_interval_seconds * 1000,
       reanchorRequestIntervalMs: p.reanchor_request_interval_seconds * 1000,

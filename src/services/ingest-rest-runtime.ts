@@ -123,7 +123,7 @@ export class RestIngestRuntime {
       timeGapMs: config.scheduler.time_gap_seconds * 1000,
       // One skew bound for every service: the aggregator drops such events, this side does not trust such clocks.
       maxEventSkewMs: config.processing.max_event_time_skew_seconds * 1000,
-      cluster: config.redis.cluster_mode,
+      cluster: config.redis.cluster,
       metrics: this.metrics,
       logger,
     });
@@ -144,7 +144,7 @@ export class RestIngestRuntime {
       initialLookbackMs: Math.max(lookbackMs, 60_000),
     });
     const reanchor = new AtomicReanchor(this.redis, {
-      cluster: config.redis.cluster_mode,
+      cluster: config.redis.cluster,
       minIntervalMs: config.scheduler.reanchor_min_interval_seconds * 1000,
       leaseMs: config.scheduler.reanchor_lease_seconds * 1000,
       fetchTimeoutMs: Math.max(5_000, b.request_timeout_ms * 3),
@@ -208,7 +208,7 @@ export class RestIngestRuntime {
     let marked = 0;
     for (const symbol of this.symbols) {
       try {
-        if (await markObStaleIfOld(this.redis, symbol, this.venueNowMs(), afterMs, { cluster: this.config.redis.cluster_mode })) {
+        if (await markObStaleIfOld(this.redis, symbol, this.venueNowMs(), afterMs, { cluster: this.config.redis.cluster })) {
           marked++;
           this.metrics.staleBooksMarked.inc({ symbol });
           this.logger.warn({ symbol, stale_after_s: afterMs / 1000 }, 'ob:{SYM} live but not updated: marked stale (is the aggregator running?)');

@@ -49,8 +49,8 @@ export function register(program: Command): void {
         }
         throw err;
       }
-      if (config.redis.cluster_mode) {
-        process.stderr.write('btcpipe: the dashboard reads one Redis node; redis.cluster_mode is not supported here\n');
+      if (config.redis.cluster) {
+        process.stderr.write('btcpipe: the dashboard reads one Redis node; redis.cluster is not supported here\n');
         process.exit(2);
       }
       const port = Number(opts.port);

@@ -249,7 +249,7 @@ describe('deploy: default stacks', () => {
       const cfg = loadConfig('config/aws.yaml', { mode, env });
       expect(cfg.binance.symbols).toEqual(['BTCUSDT', 'ETHUSDT']);
       expect(cfg.aws.kinesis.streams).toEqual({ trade: 'market-sbe-events', bestbidask: 'market-sbe-events', depth: 'market-sbe-events' });
-      expect(cfg.redis).toMatchObject({ host: 'deployed-redis_host', port: 6379, tls: true, cluster_mode: true });
+      expect(cfg.redis).toMatchObject({ host: 'deployed-redis_host', port: 6379, tls: true, cluster: true, cluster_nodes: ['deployed-redis_host:6379'] });
       expect(cfg.lake.backend).toBe('s3');
       expect(cfg.aws.s3).toMatchObject({ bucket: 'deployed-lake_bucket', bronze_prefix: 'bronze' });
       expect(cfg.aws.kinesis.create_streams).toBe(false);

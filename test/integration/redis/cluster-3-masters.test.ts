@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import type { Command } from 'ioredis';
+import { RedisCheckpointStore } from '../../../src/kinesis/redis-checkpoints.js';
+import type { RedisClient } from '../../../src/redis/connect.js';
+import { appendDeadLetters, readDeadLetters } from '../../../src/redis/dead-letter.js';
+import { keySlot, REANCHOR_DONE_STREAM, symbolKeys } from '../../../src/redis/keys.js';
+import { markObStaleIfOld } from '../../../src/redis/ob-staleness.js';
+import { ProjectionWriter } from '../../../src/redis/projection.js';
+import { AtomicReanchor, type ReanchorResult } from '../../../src/redis/reanchor.js';
+import { readMinuteStats, readReanchorDone, readReanchorRequests, requestReanchor } from '../../../src/redis/streams.js';
+import { connectCluster, startTestCluster, symbolSlot, symbolsOnDistinctMasters, type EmbeddedRedisCluster } from '../../support/redis-cluster.js';
+import { assertOneGeneration, generationState, sleep } from './helpers.js';
+
+/**
+ * A real Redis Cluster: 3 masters with one replica each, one redis-server process per node. Symbols are
+ * chosen so that each master serves one; the last test SIGKILLs a master and its replica takes over.
+ */
+let cluster: EmbeddedRedisCluster;
+let writer: RedisClient;
+let reader: RedisClient;
+/** symbol → address of the master serving it at start. */
+let placed: [string, string][];
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  [writer, reader] = await Promise.all([connectCluster(cluster), connectCluster(cluster)]);
+  placed = await symbolsOnDistinctMasters(cluster, 'CLU');
+});
+
+afterAll(async () => {
+  writer?.disconnect();
+  reader?.disconnect();
+  await cluster?.stop();
+});
+
+interface Sent {
+  name: string;
+  keys: string[];
+  /** The pipeline / MULTI the command was queued in (undefined: sent alone). */
+  group: object | undefined;
+}
+
+/** Records every command the client sends (name, keys, pipeline), passing it on unchanged. */
+function recordCommands(client: RedisClient): { sent: Sent[]; stop(): void } {
+  const sent: Sent[] = [];
+  const c = client as unknown as { sendCommand: (cmd: Command, stream?: unknown, node?: object) => unknown };
+  const orig = c.sendCommand;
+  c.sendCommand = function (this: unknown, cmd: Command, stream?: unknown, node?: object) {
+    sent.push({ name: cmd.name.toLowerCase(), keys: cmd.getKeys().map(String), group: node });
+    return orig.call(this, cmd, stream, node);
+  };
+  return { sent, stop: () => (c.sendCommand = orig) };
+}
+
+describe('Redis Cluster, 3 masters + replicas', () => {
+  it('computes the slot of a key as the cluster does', async () => {
+    const node = new Redis(cluster.nodes[0].port, '127.0.0.1');
+    try {
+      const keys = fc.sample(
+        fc.oneof(
+          fc.string({ minLength: 0, maxLength: 30 }),
+          fc.tuple(fc.string({ maxLength: 5 }), fc.stringMatching(/^[A-Z0-9]{1,12}$/), fc.string({ maxLength: 5 })).map(([a, s, b]) => `${a}{${s}}${b}`),
+          fc.stringMatching(/^[A-Z0-9]{1,20}$/).map((s) => symbolKeys(s, { cluster: true }).tr5sNew),
+        ),
+        300,
+      );
+      keys.push('{}x', 'a{}{b}', '{{a}}', 'ob:{BTCUSDT}', 'π{€}');
+      const pipe = node.pipeline();
+      for (const k of keys) pipe.call('CLUSTER', 'KEYSLOT', k);
+      const server = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? err.message : Number(v)));
+      expect(keys.map(keySlot)).toEqual(server);
+    } finally {
+      node.disconnect();
+    }
+  });
+
+  it('every script and MULTI of the writers and readers touches one slot; per-symbol keys carry the hash tag', async () => {
+    const symbols = placed.map(([s]) => s);
+    const rec = recordCommands(writer);
+    try {
+      const pw = new ProjectionWriter(writer, { cluster: true });
+      const st = generationState(1);
+      const r = await pw.write(symbols.map((s) => ({ symbol: s, ob: { set: st.ob, del: [] }, tr1s: st.tr1s, tr5s: st.tr5s, feat: st.feat, minutes: [{ minuteStartMs: 60_000, count: 2, volume: '0.5' }] })));
+      expect(Object.values(r.obOutcome)).toEqual(symbols.map(() => 'written'));
+
+      const ra = new AtomicReanchor(writer, { cluster: true, minIntervalMs: 0, leaseMs: 1000 });
+      const ok = await ra.run(symbols[0], async () => {
+        await sleep(500); // long enough for a lease renewal to be sent
+        return generationState(2);
+      });
+      expect(ok.status).toBe('ok');
+      const failed = await ra.run(symbols[1], async () => {
+        throw new Error('venue down');
+      });
+      expect(failed).toMatchObject({ status: 'failed', cleanedUp: true });
+
+      expect(await markObStaleIfOld(writer, symbols[2], Date.now(), 1, { cluster: true })).toBe(false);
+      expect(await readMinuteStats(writer, symbols[2], [60_000], { cluster: true })).toEqual([expect.objectContaining({ minuteStartMs: 60_000, count: 2, volume: '0.5' })]);
+      await requestReanchor(writer, symbols[2], 'sequence_gap');
+      expect((await readReanchorRequests(writer, '0', 0)).map((q) => q.symbol)).toContain(symbols[2]);
+      const done = await readReanchorDone(writer, '0', 0);
+      expect(done.find((d) => d.symbol === symbols[0])?.snapshot).toEqual(generationState(2).snapshot);
+      await appendDeadLetters(writer, [{ stream: 's', shard: 'shardId-0', sequence: '1', reason: 'bad', data: '', ts: 1 }, { stream: 's', shard: 'shardId-0', sequence: '2', reason: 'bad', data: '', ts: 2 }]);
+      expect(await readDeadLetters(writer, 10)).toHaveLength(2);
+      const cp = new RedisCheckpointStore(writer);
+      await cp.save('stream-a', 'shardId-000000000000', '49590338271490256608559692538361571095921575989136588898');
+      expect(await cp.load('stream-a', 'shardId-000000000000')).toBe('49590338271490256608559692538361571095921575989136588898');
+    } finally {
+      rec.stop();
+    }
+
+    const scripts = rec.sent.filter((c) => c.name === 'eval' || c.name === 'evalsha');
+    const names = new Set(scripts.map((c) => c.keys.length));
+    expect(scripts.length).toBeGreaterThanOrEqual(8);
+    expect(names.size).toBeGreaterThan(1);
+    for (const c of scripts) expect(new Set(c.keys.map(keySlot)), `${c.name} ${c.keys.join(' ')}`).toHaveProperty('size', 1);
+
+    const groups = new Map<object, Sent[]>();
+    for (const c of rec.sent) if (c.group) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
+    const multis = [...groups.values()].filter((g) => g.some((c) => c.name === 'multi'));
+    expect(multis.length).toBe(symbols.length); // one MULTI per symbol of the projection batch
+    for (const g of multis) {
+      const keys = g.flatMap((c) => c.keys);
+      expect(new Set(keys.map(keySlot)), keys.join(' ')).toHaveProperty('size', 1);
+    }
+
+    for (const c of rec.sent) {
+      for (const k of c.keys) {
+        const named = symbols.find((s) => k.includes(s));
+        if (named) expect(k, `${c.name} ${k}`).toContain(`{${named}}`);
+      }
+    }
+  });
+
+  it('projects and swaps symbols on three masters; readers never see a mixed state', async () => {
+    const symbols = placed.map(([s]) => `${s}`);
+    expect(new Set(placed.map(([, m]) => m)).size).toBe(3);
+    const pw = new ProjectionWriter(writer, { cluster: true });
+    const ra = new AtomicReanchor(writer, { cluster: true, minIntervalMs: 0 });
+    let gen = 100;
+    let stop = false;
+    let reads = 0;
+    const write = async (): Promise<void> => {
+      const st = generationState(++gen);
+      await pw.write(symbols.map((s) => ({ symbol: s, ob: { set: st.ob, del: [] }, tr1s: st.tr1s, tr5s: st.tr5s, feat: st.feat })));
+    };
+    await write();
+    const readLoop = (async () => {
+      while (!stop) {
+        for (const s of symbols) {
+          const k = symbolKeys(s, { cluster: true });
+          const [ob, tr1s, tr5s, feat] = await Promise.all([reader.hgetall(k.ob), reader.hgetall(k.tr1s), reader.hgetall(k.tr5s), reader.hgetall(k.feat)]);
+          assertOneGeneration(k.ob, ob);
+          assertOneGeneration(k.tr1s, tr1s);
+          assertOneGeneration(k.tr5s, tr5s);
+          assertOneGeneration(k.feat, feat);
+          reads++;
+        }
+      }
+    })();
+    const outcomes: ReanchorResult['status'][] = [];
+    for (let i = 0; i < 15; i++) {
+      await write();
+      const g = ++gen;
+      const rs = await Promise.all(symbols.map((s) => ra.run(s, async () => generationState(g))));
+      outcomes.push(...rs.map((r) => r.status));
+      await write();
+    }
+    stop = true;
+    await readLoop;
+    expect(outcomes.every((o) => o === 'ok')).toBe(true);
+    expect(reads).toBeGreaterThan(10);
+    const final = generationState(gen);
+    for (const s of symbols) {
+      const k = symbolKeys(s, { cluster: true });
+      expect(await reader.hgetall(k.ob)).toEqual(final.ob);
+      expect(await reader.exists(k.flag, k.obNew, k.tr1sNew, k.tr5sNew, k.featNew)).toBe(0);
+    }
+    expect(await reader.xlen(REANCHOR_DONE_STREAM)).toBeGreaterThanOrEqual(45);
+  });
+
+  it('a master is SIGKILLed while writes and swaps continue: its replica takes over, writes resume, the books end equal to the reference', async () => {
+    const symbols = placed.map(([s]) => s);
+    const [victimSymbol, victimMaster] = placed[0];
+    const slot = symbolSlot(victimSymbol);
+    const victim = cluster.nodes.find((n) => n.address === victimMaster);
+    if (!victim) throw new Error(`no process for ${victimMaster}`);
+
+    const pw = new ProjectionWriter(writer, { cluster: true });
+    const ra = new AtomicReanchor(writer, { cluster: true, minIntervalMs: 0, leaseMs: 3000, cleanupTimeoutMs: 20_000 });
+    let gen = 10_000; // one counter for projection and swaps: every new state has a higher last_update_id
+    let stop = false;
+    let killedAt = 0;
+    const refusedAt: number[] = [];
+    const resumedAt: number[] = [];
+    const written = new Map<string, number>();
+    const failures: string[] = [];
+    let mixed: unknown;
+
+    const writeLoop = (symbol: string) =>
+      (async () => {
+        let failing = false;
+        while (!stop) {
+          const g = ++gen;
+          const st = generationState(g);
+          try {
+            const r = await pw.write([{ symbol, ob: { set: st.ob, del: [] }, tr1s: st.tr1s, tr5s: st.tr5s, feat: st.feat }]);
+            if (r.obOutcome[symbol] === 'written') written.set(symbol, (written.get(symbol) ?? 0) + 1);
+            if (failing && symbol === victimSymbol) resumedAt.push(Date.now());
+            failing = false;
+          } catch (err) {
+            if (!failing && symbol === victimSymbol && killedAt > 0) refusedAt.push(Date.now());
+            failing = true;
+            failures.push((err as Error).message);
+            await sleep(20);
+          }
+        }
+      })();
+    const writers = symbols.map(writeLoop);
+    const swapOutcomes: { status: string; afterKill: boolean; symbol: string }[] = [];
+    const swapLoop = (async () => {
+      while (!stop) {
+        for (const s of symbols) {
+          const g = ++gen;
+          const r = await ra.run(s, async () => generationState(g));
+          swapOutcomes.push({ status: r.status, afterKill: killedAt > 0, symbol: s });
+        }
+        await sleep(50);
+      }
+    })();
+    const readLoop = (async () => {
+      while (!stop) {
+        for (const s of symbols) {
+          const k = symbolKeys(s, { cluster: true });
+          let hashes: Record<string, string>[];
+          try {
+            hashes = await Promise.all([reader.hgetall(k.ob), reader.hgetall(k.tr1s), reader.hgetall(k.tr5s), reader.hgetall(k.feat)]);
+          } catch {
+            await sleep(20); // unavailable during the fail-over; only what is read is judged
+            continue;
+          }
+          try {
+            [k.ob, k.tr1s, k.tr5s, k.feat].forEach((key, i) => assertOneGeneration(key, hashes[i]));
+          } catch (err) {
+            mixed ??= err;
+          }
+        }
+      }
+    })();
+
+    const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!(await cond())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await sleep(50);
+      }
+    };
+    try {
+      await waitFor('writes on every master', () => symbols.every((s) => (written.get(s) ?? 0) >= 5));
+      killedAt = Date.now();
+      await victim.kill('SIGKILL');
+      await waitFor('the replica promoted', async () => (await cluster.masterOf(slot).catch(() => victimMaster)) !== victimMaster);
+      const promotedAt = Date.now();
+      const before = written.get(victimSymbol) ?? 0;
+      await waitFor('writes resumed on the promoted replica', () => (written.get(victimSymbol) ?? 0) >= before + 10);
+      await waitFor('a swap after the fail-over', () => swapOutcomes.some((o) => o.afterKill && o.symbol === victimSymbol && o.status === 'ok') && resumedAt.length > 0);
+      const newMaster = await cluster.masterOf(slot);
+      console.info(
+        `fail-over: master ${victimMaster} killed; replica ${newMaster} serves slot ${slot} after ${promotedAt - killedAt} ms; ` +
+          `writes refused ${refusedAt[0] ? refusedAt[0] - killedAt : 0} ms after the kill, resumed after ${resumedAt[0] - killedAt} ms; ` +
+          `${failures.length} failed batches, swaps ${JSON.stringify(countBy(swapOutcomes.filter((o) => o.afterKill).map((o) => o.status)))} after the kill`,
+      );
+      expect(newMaster).not.toBe(victimMaster);
+    } finally {
+      stop = true;
+      await Promise.all([...writers, readLoop, swapLoop]);
+    }
+    expect(mixed).toBeUndefined();
+    expect(failures.every((m) => /unavailable|closed|CLUSTERDOWN|timed out|refresh slots|isn't ready|TRYAGAIN|MOVED|redirections|writeable/i.test(m)), failures.join('\n')).toBe(true);
+
+    // Writers stopped: one more write each (the reference state), then every book is exactly it.
+    const g = ++gen;
+    const ref = generationState(g);
+    await pw.write(symbols.map((s) => ({ symbol: s, ob: { set: ref.ob, del: [] }, tr1s: ref.tr1s, tr5s: ref.tr5s, feat: ref.feat })));
+    for (const s of symbols) {
+      const k = symbolKeys(s, { cluster: true });
+      expect(await reader.hgetall(k.ob)).toEqual(ref.ob);
+      expect(await reader.hgetall(k.tr1s)).toEqual(ref.tr1s);
+      expect(await reader.hgetall(k.feat)).toEqual(ref.feat);
+      // Nothing half-swapped: the flag released, and staging keys all present (an attempt cut off) or all gone.
+      expect(await reader.exists(k.flag)).toBe(0);
+      const staging = await reader.exists(k.obNew, k.tr1sNew, k.tr5sNew, k.featNew);
+      expect([0, 4]).toContain(staging);
+    }
+  }, 90_000);
+});
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
