@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { Redis } from 'ioredis';
 import { localKinesisClient } from '../kinesis/embedded.js';
+import { symbolKeys } from '../redis/keys.js';
 import { KinesisTradeReader } from './kinesis-reader.js';
 import { lakeAggIds } from './lake-reader.js';
 import {
@@ -175,7 +176,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // Live for every symbol before the clock starts: start-up is not what is measured.
     const liveDeadline = Date.now() + 180_000;
     for (;;) {
-      const states = await Promise.all(symbols.map((s) => r.hget(`ob:${s}`, 'status').catch(() => null)));
+      const states = await Promise.all(symbols.map((s) => r.hget(symbolKeys(s).ob, 'status').catch(() => null)));
       if (states.every((s) => s === 'live')) break;
       if (Date.now() > liveDeadline) throw new Error(`ob: never became live for every symbol within 180 s (${states.join(', ')})`);
       await sleep(500);
@@ -201,7 +202,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const atMs = Date.now();
       for (const symbol of symbols) {
         const p = r
-          .hgetall(`ob:${symbol}`)
+          .hgetall(symbolKeys(symbol).ob)
           .then(
             (ob) => ob,
             () => undefined,
@@ -434,7 +435,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       case 'rest_kill_mid_reanchor': {
         // The REST mode rate-limits re-anchors per symbol: ask again every second until one starts.
-        const flagKey = `reanchor:${symbols[0]}`;
+        const flagKey = symbolKeys(symbols[0]).flag;
         const deadline = Date.now() + Math.max(15_000, step.windowMs);
         let held = false;
         let askedAt = 0;

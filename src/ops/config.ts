@@ -58,6 +58,9 @@ const kinesisSchema = z
     /** Linger before a partial batch is sent. Short by default: end-to-end P95 < 50 ms is the target. */
     flush_interval_seconds: z.number().min(0).max(60).default(0.005),
     aggregation: z.boolean().default(true),
+    /** What a user record holds: 'sbe' the venue's SBE message as received behind a 20-byte envelope
+     *  (README "Kinesis record format"), 'json' one normalized event as JSON. Readers detect it per record. */
+    record_format: z.enum(['sbe', 'json']).default('sbe'),
     /** gzip whole Kinesis records; the aggregator and the Lambda handler detect it, other readers must gunzip. */
     compression: z.enum(['none', 'gzip']).default('none'),
     max_buffer_events: z.number().int().positive().default(200_000),

@@ -5,6 +5,7 @@ import { configuredPorts, LocalStack, parseSymbolList, readConfigDoc, SERVICE_NA
 import { busyPortMessage, findPortHolder, portIsFree } from '../../chaos/port-holder.js';
 import { npmLauncherGone } from '../../chaos/launcher-watch.js';
 import { startDashboard, type Dashboard } from '../../services/dashboard.js';
+import { symbolKeys } from '../../redis/keys.js';
 
 /**
  * `btcpipe up`: the whole pipeline on one machine — redis-server (unless one answers), kinesis-local with
@@ -102,7 +103,7 @@ async function up(opts: UpOptions): Promise<void> {
       symbols: stack.symbols,
       services: health,
       links: { 'simulator stats': `${stack.simUrl}/sim/stats` },
-      keyOf: (s) => ({ ob: `ob:${s}`, tr1s: `tr:${s}:1s`, tr5s: `tr:${s}:5s`, feat: `feat:${s}` }),
+      keyOf: (s) => symbolKeys(s),
     });
     say(`dashboard: http://127.0.0.1:${dashboard.port}/   logs: ${logsDir}   (Ctrl-C stops everything)`);
   } catch (err) {
