@@ -14,12 +14,14 @@
  * event dated beyond it is skipped ('future') and changes nothing: one bad clock must not move `now`, which
  * would push every later event out of the windows. Replay of recorded data passes no bound.
  */
-import type { BestBidAskEvent, DepthEvent, Level, MarketEvent, TradeEvent } from './events.js';
-import { BookSync, type GapInfo, type ReanchorReason, type SnapshotInput, type SnapshotOutcome } from './book-sync.js';
+import type { Level, MarketEvent } from './events.js';
+import { BookSync, type DiffOutcome, type GapInfo, type ReanchorReason, type SnapshotInput, type SnapshotOutcome } from './book-sync.js';
 import { BookError, type OrderBook } from './order-book.js';
-import { midDecimal, normalizeUnsigned, subDecimals } from './decimal-ops.js';
+import { midDecimal, subDecimals } from './decimal-ops.js';
 import { DecimalError } from './decimal.js';
-import { TradeWindow, toWindowTrade, type TradeWindowStats, type WindowTrade } from './trade-window.js';
+import { fixedToNumber, formatFixed, type Mantissa } from './fixed.js';
+import { toCoreEvent, type AnyEvent, type CoreBestBidAsk, type CoreEvent, type CoreLevels, type CoreTrade } from './fixed-events.js';
+import { TradeWindow, windowTradeOf, type TradeWindowStats, type WindowTrade } from './trade-window.js';
 import { MidHistory } from './mid-history.js';
 import { TradeDedup } from './trade-dedup.js';
 import { computeFeatures, type FeatureVector } from './features.js';
@@ -59,10 +61,9 @@ export interface ObHash {
 }
 
 interface Bba {
-  bid: string;
-  bidQty: string;
-  ask: string;
-  askQty: string;
+  bidM: Mantissa;
+  askM: Mantissa;
+  priceE: number;
   seq: number;
 }
 
@@ -86,7 +87,11 @@ export class SymbolState {
   private nowUs = 0;
   private bba: Bba | undefined;
   private lastTradeId = -Infinity;
-  private lastTradePriceStr: string | undefined;
+  private lastPriceM: Mantissa = 0;
+  private lastPriceE = 0;
+  private lastPriceNum: number | undefined;
+  /** The last trade price as text, made when first read. */
+  private lastPriceText: string | undefined;
 
   constructor(
     readonly symbol: string,
@@ -122,11 +127,61 @@ export class SymbolState {
   }
 
   get lastTradePrice(): string | undefined {
-    return this.lastTradePriceStr;
+    if (this.lastPriceNum === undefined) return undefined;
+    this.lastPriceText ??= formatFixed(this.lastPriceM, this.lastPriceE);
+    return this.lastPriceText;
   }
 
-  /** `maxEventTsUs`: events (or trades whose transact_ts is) later than this are skipped as 'future'. */
+  /**
+   * A decimal-string event: its decimals are parsed once into fixed point, then it is applied as
+   * applyCore() would (with the same outcome for every input, malformed ones included).
+   * `maxEventTsUs`: events (or trades whose transact_ts is) later than this are skipped as 'future'.
+   */
   apply(ev: MarketEvent, maxEventTsUs = Infinity): ApplyOutcome {
+    const pre = this.precheck(ev, maxEventTsUs);
+    if (pre) return pre;
+    switch (ev.type) {
+      case 'depth':
+        // The diff's ids are checked before its levels are parsed (a stale diff is stale, however malformed).
+        return this.depthOutcome(this.sync.applyDiff(ev), ev.event_ts);
+      case 'depthSnapshot':
+        return this.applySnapshot(ev.source, ev.last_update_id, ev.event_ts, () => this.loadSnapshot({ lastUpdateId: ev.last_update_id, bids: ev.bids, asks: ev.asks }, ev.event_ts));
+      case 'trade':
+      case 'bestBidAsk': {
+        let core: CoreEvent;
+        try {
+          core = toCoreEvent(ev);
+        } catch (err) {
+          const detail = err instanceof Error ? err.message : String(err);
+          if (ev.type === 'bestBidAsk') return this.bbaSeqOutcome(ev.sequence_id) ?? { kind: 'skipped', reason: 'invalid', detail };
+          return { kind: 'skipped', reason: 'invalid', detail };
+        }
+        return core.type === 'trade' ? this.applyTrade(core) : this.applyBba(core as CoreBestBidAsk);
+      }
+      default:
+        return { kind: 'skipped', reason: 'invalid', detail: `unknown event type` };
+    }
+  }
+
+  /** A fixed-point event (the hot path: nothing is parsed). `maxEventTsUs`: see apply(). */
+  applyCore(ev: CoreEvent, maxEventTsUs = Infinity): ApplyOutcome {
+    const pre = this.precheck(ev, maxEventTsUs);
+    if (pre) return pre;
+    switch (ev.type) {
+      case 'trade':
+        return this.applyTrade(ev);
+      case 'bestBidAsk':
+        return this.applyBba(ev);
+      case 'depth':
+        return this.depthOutcome(this.sync.applyDiffCore(ev), ev.event_ts);
+      case 'depthSnapshot':
+        return this.applySnapshot(ev.source, ev.last_update_id, ev.event_ts, () => this.loadSnapshotCore(ev.last_update_id, ev, ev.event_ts));
+      default:
+        return { kind: 'skipped', reason: 'invalid', detail: `unknown event type` };
+    }
+  }
+
+  private precheck(ev: AnyEvent, maxEventTsUs: number): ApplyOutcome | undefined {
     if (ev.symbol !== this.symbol) {
       return { kind: 'skipped', reason: 'wrong-symbol', detail: `${ev.symbol} is not ${this.symbol}` };
     }
@@ -136,31 +191,23 @@ export class SymbolState {
     if (ev.event_ts > maxEventTsUs || (ev.type === 'trade' && ev.transact_ts !== undefined && ev.transact_ts > maxEventTsUs)) {
       return { kind: 'skipped', reason: 'future', detail: `event time ${String(ev.event_ts)} µs is past the bound ${String(maxEventTsUs)}` };
     }
-    switch (ev.type) {
-      case 'trade':
-        return this.applyTrade(ev);
-      case 'bestBidAsk':
-        return this.applyBba(ev);
-      case 'depth':
-        return this.applyDepth(ev);
-      case 'depthSnapshot': {
-        // SBE @depth20 snapshots hold only the top 20 levels: they cannot rebuild a full-depth book.
-        if (ev.source === 'sbe') return { kind: 'skipped', reason: 'partial-snapshot' };
-        if (this.sync.status === 'live' && ev.last_update_id <= (this.sync.lastUpdateId as number)) {
-          return { kind: 'skipped', reason: 'stale-snapshot' };
-        }
-        let out: SnapshotOutcome;
-        try {
-          out = this.loadSnapshot({ lastUpdateId: ev.last_update_id, bids: ev.bids, asks: ev.asks }, ev.event_ts);
-        } catch (err) {
-          if (err instanceof BookError) return { kind: 'skipped', reason: 'invalid', detail: err.message };
-          throw err;
-        }
-        return out.gap ? { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs: ev.event_ts } } : { kind: 'applied' };
-      }
-      default:
-        return { kind: 'skipped', reason: 'invalid', detail: `unknown event type` };
+    return undefined;
+  }
+
+  private applySnapshot(source: string, lastUpdateId: number, eventTs: number, load: () => SnapshotOutcome): ApplyOutcome {
+    // SBE @depth20 snapshots hold only the top 20 levels: they cannot rebuild a full-depth book.
+    if (source === 'sbe') return { kind: 'skipped', reason: 'partial-snapshot' };
+    if (this.sync.status === 'live' && lastUpdateId <= (this.sync.lastUpdateId as number)) {
+      return { kind: 'skipped', reason: 'stale-snapshot' };
     }
+    let out: SnapshotOutcome;
+    try {
+      out = load();
+    } catch (err) {
+      if (err instanceof BookError) return { kind: 'skipped', reason: 'invalid', detail: err.message };
+      throw err;
+    }
+    return out.gap ? { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs } } : { kind: 'applied' };
   }
 
   /**
@@ -172,6 +219,17 @@ export class SymbolState {
       throw new BookError(`bad snapshot lastUpdateId ${String(s.lastUpdateId)}`);
     }
     const out = this.sync.loadSnapshot(s);
+    if (eventTsUs !== undefined && Number.isSafeInteger(eventTsUs)) this.touch(eventTsUs);
+    this.recordMid();
+    return out;
+  }
+
+  /** loadSnapshot with fixed-point levels. */
+  loadSnapshotCore(lastUpdateId: number, levels: CoreLevels, eventTsUs?: number): SnapshotOutcome {
+    if (!Number.isSafeInteger(lastUpdateId) || lastUpdateId < 0) {
+      throw new BookError(`bad snapshot lastUpdateId ${String(lastUpdateId)}`);
+    }
+    const out = this.sync.loadSnapshotCore(lastUpdateId, levels);
     if (eventTsUs !== undefined && Number.isSafeInteger(eventTsUs)) this.touch(eventTsUs);
     this.recordMid();
     return out;
@@ -198,7 +256,8 @@ export class SymbolState {
       set.spread = subDecimals(q.ask, q.bid);
       set.mid_price = midDecimal(q.bid, q.ask);
     } else del.push('best_bid', 'best_ask', 'spread', 'mid_price');
-    if (this.lastTradePriceStr !== undefined) set.last_trade_price = this.lastTradePriceStr;
+    const last = this.lastTradePrice;
+    if (last !== undefined) set.last_trade_price = last;
     else del.push('last_trade_price');
     set.ts_us = String(this.nowUs);
     const id = this.sync.lastUpdateId;
@@ -226,7 +285,7 @@ export class SymbolState {
     return computeFeatures(
       {
         nowUs: this.nowUs,
-        lastTradePrice: this.lastTradePriceStr === undefined ? undefined : Number(this.lastTradePriceStr),
+        lastTradePrice: this.lastPriceNum,
         bestBid: q?.bidNum,
         bestAsk: q?.askNum,
         bookLive: this.sync.status === 'live',
@@ -250,8 +309,14 @@ export class SymbolState {
     for (const k in f) hash[k] = String(f[k as keyof FeatureVector]);
     const q = this.quote();
     if (q) hash.mid_price = midDecimal(q.bid, q.ask);
-    if (this.lastTradePriceStr !== undefined) hash.price = this.lastTradePriceStr;
+    const last = this.lastTradePrice;
+    if (last !== undefined) hash.price = last;
     return { hash, completeness: f.completeness };
+  }
+
+  /** The last mid at or before `tsUs` (as the ret_* features look it up); undefined past the kept history. */
+  midAt(tsUs: number): number | undefined {
+    return this.mids.at(tsUs);
   }
 
   /** The current mid as a float (undefined without both sides); same source rule as quote(), no allocation. */
@@ -274,11 +339,11 @@ export class SymbolState {
     return { bids: book.top('bid', depth), asks: book.top('ask', depth) };
   }
 
-  private applyTrade(ev: TradeEvent): ApplyOutcome {
+  private applyTrade(ev: CoreTrade): ApplyOutcome {
     let wt: WindowTrade;
     try {
       if (!Number.isSafeInteger(ev.trade_id)) throw new DecimalError(`bad trade id ${String(ev.trade_id)}`);
-      wt = toWindowTrade(ev);
+      wt = windowTradeOf(ev);
     } catch (err) {
       return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
     }
@@ -289,48 +354,50 @@ export class SymbolState {
     this.win5.add(wt);
     if (ev.trade_id > this.lastTradeId) {
       this.lastTradeId = ev.trade_id;
-      this.lastTradePriceStr = normalizeUnsigned(ev.price);
+      this.lastPriceM = ev.price_m;
+      this.lastPriceE = ev.price_e;
+      this.lastPriceNum = wt.price;
+      this.lastPriceText = undefined;
     }
     return APPLIED;
   }
 
-  private applyBba(ev: BestBidAskEvent): ApplyOutcome {
+  /** stale/duplicate for a bestBidAsk sequence id at or below the last one applied. */
+  private bbaSeqOutcome(seq: number): ApplyOutcome | undefined {
     const prev = this.bba;
-    if (prev && ev.sequence_id <= prev.seq) {
-      return { kind: 'skipped', reason: ev.sequence_id === prev.seq ? 'duplicate' : 'stale' };
+    if (prev && seq <= prev.seq) return { kind: 'skipped', reason: seq === prev.seq ? 'duplicate' : 'stale' };
+    return undefined;
+  }
+
+  private applyBba(ev: CoreBestBidAsk): ApplyOutcome {
+    const seqOut = this.bbaSeqOutcome(ev.sequence_id);
+    if (seqOut) return seqOut;
+    if (!Number.isSafeInteger(ev.sequence_id)) {
+      return { kind: 'skipped', reason: 'invalid', detail: `bad sequence_id ${String(ev.sequence_id)}` };
     }
-    let next: Bba;
-    try {
-      if (!Number.isSafeInteger(ev.sequence_id)) throw new DecimalError(`bad sequence_id ${String(ev.sequence_id)}`);
-      next = {
-        bid: normalizeUnsigned(ev.bid_price),
-        bidQty: normalizeUnsigned(ev.bid_quantity),
-        ask: normalizeUnsigned(ev.ask_price),
-        askQty: normalizeUnsigned(ev.ask_quantity),
-        seq: ev.sequence_id,
-      };
-    } catch (err) {
-      return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
+    for (const m of [ev.bid_price_m, ev.bid_qty_m, ev.ask_price_m, ev.ask_qty_m]) {
+      if (typeof m === 'number' ? !(Number.isSafeInteger(m) && m >= 0) : m < 0n) {
+        return { kind: 'skipped', reason: 'invalid', detail: `bestBidAsk ${ev.sequence_id}: ${String(m)} is not an unsigned decimal mantissa` };
+      }
     }
-    this.bba = next;
+    this.bba = { bidM: ev.bid_price_m, askM: ev.ask_price_m, priceE: ev.price_e, seq: ev.sequence_id };
     this.touch(ev.event_ts);
     this.recordMid();
     return APPLIED;
   }
 
-  private applyDepth(ev: DepthEvent): ApplyOutcome {
-    const out = this.sync.applyDiff(ev);
+  private depthOutcome(out: DiffOutcome, eventTs: number): ApplyOutcome {
     switch (out.kind) {
       case 'skipped':
         return out;
       case 'buffered':
-        this.touch(ev.event_ts);
+        this.touch(eventTs);
         return BUFFERED;
       case 'gap':
-        this.touch(ev.event_ts);
-        return { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs: ev.event_ts } };
+        this.touch(eventTs);
+        return { kind: 'gap', gap: { ...out.gap, symbol: this.symbol, eventTs } };
       case 'applied':
-        this.touch(ev.event_ts);
+        this.touch(eventTs);
         this.recordMid();
         return APPLIED;
     }
@@ -353,9 +420,9 @@ export class SymbolState {
   private quote(): (Quote & { mid: number }) | undefined {
     if (this.sync.status !== 'live' && this.bba && this.bbaIsNewer()) {
       const b = this.bba;
-      const bidNum = Number(b.bid);
-      const askNum = Number(b.ask);
-      return { bid: b.bid, ask: b.ask, bidNum, askNum, mid: (bidNum + askNum) / 2 };
+      const bidNum = fixedToNumber(b.bidM, b.priceE);
+      const askNum = fixedToNumber(b.askM, b.priceE);
+      return { bid: formatFixed(b.bidM, b.priceE), ask: formatFixed(b.askM, b.priceE), bidNum, askNum, mid: (bidNum + askNum) / 2 };
     }
     return this.bookQuote();
   }

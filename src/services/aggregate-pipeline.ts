@@ -69,6 +69,8 @@ export interface PipelineHooks {
   onDeadLetter?(reason: RecordErrorCode, stream: string): void;
   /** Part of a write Redis refused (non-retryable) was dropped. */
   onWriteQuarantined?(symbol: string, part: string): void;
+  /** A feature vector was written to feat:{SYM} (after the write succeeded), with the state it came from. */
+  onFeaturesWritten?(symbol: string, feat: Readonly<Record<string, string>>, state: SymbolState): void;
 }
 
 export interface AggregatorPipelineOptions {
@@ -624,6 +626,7 @@ export class AggregatorPipeline {
     const featured: string[] = [];
     const staleness = new Map<string, boolean>();
     const served: ServedEntryInput[] = [];
+    const written: [string, Record<string, string>, SymbolState][] = [];
     for (const symbol of symbols) {
       const st = this.market.get(symbol);
       const aux = this.aux.get(symbol);
@@ -646,6 +649,7 @@ export class AggregatorPipeline {
         const f = st.featHash(wallMs);
         const sec = (performance.now() - t0) / 1000;
         p.feat = f.hash;
+        written.push([symbol, f.hash, st]);
         // What the vector was computed from, logged only once the write that serves it succeeded.
         if (this.servedLog) served.push(this.servedEntry('feat', st, aux, wallMs, f.hash));
         aux.completeness = f.completeness;
@@ -681,6 +685,7 @@ export class AggregatorPipeline {
     }
     for (const e of served) this.servedLog?.add(e);
     if (served.length > 0) void this.servedLog?.flush();
+    for (const [symbol, feat, st] of written) this.hooks.onFeaturesWritten?.(symbol, feat, st);
     if (featured.length > 0) {
       this.c.feature_updates += featured.length;
       this.lastFeatureWallMs = wallMs;
