@@ -12,6 +12,7 @@ import { InMemoryCheckpointStore, type CheckpointStore } from './checkpoints.js'
 import { describeError, errorName } from './errors.js';
 import { deaggregateRecord } from './kpl.js';
 import type { KinesisLogger } from './logger.js';
+import type { ShardLeaseGate } from './lease-coordinator.js';
 import { RateMeter } from './rate-meter.js';
 
 /** One user record (a de-aggregated KPL sub-record, or a plain Kinesis record). */
@@ -32,6 +33,8 @@ export interface BatchContext {
   stream: string;
   shardId: string;
   millisBehindLatest: number;
+  /** With leases: the epoch of this worker's lease on the shard (the fencing token its writes carry). */
+  leaseEpoch?: number;
 }
 
 export type RecordHandler = (batch: ConsumedRecord[], ctx: BatchContext) => Promise<void>;
@@ -47,6 +50,13 @@ export interface KinesisStreamConsumerOptions {
   /** Awaited per batch; the checkpoint is saved after it resolves. Calls are never concurrent. */
   handler: RecordHandler;
   checkpoints?: CheckpointStore;
+  /**
+   * Several workers share the stream: read only the shards this gate says this worker holds, start each
+   * from its lease's checkpoint, save checkpoints in the lease (conditional on still holding it) and stop a
+   * shard's reader as soon as the lease is lost or handed over. `checkpoints` is not used then, and shard
+   * discovery and parent-before-child ordering are the lease table's.
+   */
+  leases?: ShardLeaseGate;
   /** Where to start a shard that has no checkpoint. Default LATEST. */
   initialPosition?: 'LATEST' | 'TRIM_HORIZON';
   /** Wait after an empty poll, ms (config consumer_config.poll_interval_ms). Default 100. */
@@ -92,6 +102,8 @@ interface ShardState {
   discoveredAtStart: boolean;
   millisBehind: number;
   lastSequence: string | undefined;
+  /** With leases: the lease this reader runs under. */
+  lease?: { epoch: number; checkpoint: string; start: string };
 }
 
 const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'LimitExceededException', 'ThrottlingException', 'KMSThrottlingException']);
@@ -122,6 +134,7 @@ export class KinesisStreamConsumer {
   private readonly client: KinesisClient;
   private readonly handler: RecordHandler;
   private readonly checkpoints: CheckpointStore;
+  private readonly leases: ShardLeaseGate | undefined;
   private readonly o: {
     initialPosition: 'LATEST' | 'TRIM_HORIZON';
     pollIntervalMs: number;
@@ -157,6 +170,8 @@ export class KinesisStreamConsumer {
     this.stream = options.stream;
     this.handler = options.handler;
     this.checkpoints = options.checkpoints ?? new InMemoryCheckpointStore();
+    this.leases = options.leases;
+    this.leases?.onChange(() => this.reconcileLeases());
     const maxRecordsPerPoll = options.maxRecordsPerPoll ?? 1000;
     if (!Number.isInteger(maxRecordsPerPoll) || maxRecordsPerPoll < 1 || maxRecordsPerPoll > 10_000) {
       throw new RangeError(`maxRecordsPerPoll must be 1..10000, got ${maxRecordsPerPoll}`);
@@ -179,6 +194,10 @@ export class KinesisStreamConsumer {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
+    if (this.leases) {
+      this.reconcileLeases();
+      return;
+    }
     await this.discover();
   }
 
@@ -299,11 +318,44 @@ export class KinesisStreamConsumer {
     return out;
   }
 
+  /**
+   * With leases: a reader for every shard held and not being read; a shard whose reader is still winding
+   * down from an earlier lease is started again once that reader has stopped.
+   */
+  private reconcileLeases(): void {
+    if (!this.running || !this.leases) return;
+    for (const h of this.leases.readable()) {
+      const s = this.shards.get(h.shardId);
+      if (s) continue;
+      this.shards.set(h.shardId, {
+        // Only the id is needed: the lease table knows the rest (parents, whether it is closed).
+        shard: { ShardId: h.shardId } as Shard,
+        parents: [],
+        state: 'waiting',
+        readByUs: false,
+        discoveredAtStart: false,
+        millisBehind: 0,
+        lastSequence: undefined,
+        lease: { epoch: h.epoch, checkpoint: h.checkpoint, start: h.start },
+      });
+    }
+    this.startEligible();
+  }
+
+  /** Whether this reader may go on: always without leases; with them, while the lease is held. */
+  private mayRead(id: string, s: ShardState): boolean {
+    return !this.leases || !s.lease || this.leases.holds(id, s.lease.epoch);
+  }
+
   /** Start a reader for every waiting shard whose parents are finished (or gone past retention). */
   private startEligible(): void {
     if (!this.running) return;
     for (const [id, s] of this.shards) {
       if (s.state !== 'waiting') continue;
+      if (s.lease && !this.mayRead(id, s)) {
+        this.shards.delete(id);
+        continue;
+      }
       const blocked = s.parents.some((p) => {
         const parent = this.shards.get(p);
         return parent !== undefined && parent.state !== 'finished';
@@ -314,12 +366,37 @@ export class KinesisStreamConsumer {
         .catch((err: unknown) => this.noteError('poll', err, id))
         .finally(() => {
           this.workers.delete(worker);
+          if (s.lease) this.leaseReaderDone(id, s);
         });
       this.workers.add(worker);
     }
   }
 
+  /** A lease reader ended: forget the shard (a later lease on it starts afresh) and tell the gate. */
+  private leaseReaderDone(id: string, s: ShardState): void {
+    if (this.shards.get(id) === s && s.state !== 'finished') this.shards.delete(id);
+    if (s.lease) this.leases?.readerStopped(id, s.lease.epoch);
+    if (this.running) this.reconcileLeases();
+  }
+
   private finishShard(id: string, s: ShardState): void {
+    if (s.lease && this.leases) {
+      s.state = 'finished';
+      s.millisBehind = 0;
+      this.logger?.info({ stream: this.stream, shardId: id }, 'kinesis shard finished');
+      const lease = s.lease;
+      void this.leases.finished(id, lease.epoch, s.lastSequence ?? null).then(
+        () => {
+          if (this.shards.get(id) === s) this.shards.delete(id);
+        },
+        (err: unknown) => {
+          // The lease lapses; its next owner reads to the end again and finishes it.
+          this.noteError('checkpoint', err, id);
+          if (this.shards.get(id) === s) this.shards.delete(id);
+        },
+      );
+      return;
+    }
     s.state = 'finished';
     s.millisBehind = 0;
     this.logger?.info({ stream: this.stream, shardId: id }, 'kinesis shard finished');
@@ -331,7 +408,9 @@ export class KinesisStreamConsumer {
   // ---- reading one shard ------------------------------------------------------------------------
 
   private async readShard(id: string, s: ShardState): Promise<void> {
-    const checkpoint = await this.withRetry(id, 'checkpoint', () => this.checkpoints.load(this.stream, id));
+    const checkpoint = s.lease
+      ? s.lease.checkpoint || undefined
+      : await this.withRetry(id, 'checkpoint', () => this.checkpoints.load(this.stream, id));
     if (!this.running) {
       s.state = 'waiting';
       return;
@@ -345,6 +424,7 @@ export class KinesisStreamConsumer {
     s.lastSequence = checkpoint;
     const startType = (): StartPoint => {
       if (s.lastSequence !== undefined) return { type: 'AFTER_SEQUENCE_NUMBER', seq: s.lastSequence };
+      if (s.lease) return leaseStart(s.lease.start);
       const parentRead = s.parents.some((p) => this.shards.get(p)?.readByUs === true);
       if (this.o.initialPosition === 'TRIM_HORIZON' || parentRead || !s.discoveredAtStart) return { type: 'TRIM_HORIZON' };
       return { type: 'LATEST' };
@@ -357,10 +437,10 @@ export class KinesisStreamConsumer {
     start = resumeAt;
     let attempt = 0;
     let pending: Promise<PollResult> | undefined = iterator ? this.poll(iterator) : undefined;
-    while (this.running && pending) {
+    while (this.running && pending && this.mayRead(id, s)) {
       const result = await pending;
       pending = undefined;
-      if (!this.running) break;
+      if (!this.running || !this.mayRead(id, s)) break;
       if (!result.ok) {
         const name = errorName(result.err);
         if (name === 'AbortError') break;
@@ -493,7 +573,12 @@ export class KinesisStreamConsumer {
     this.counters.kinesis_records += records.length;
     this.lastRecordsAt = Date.now();
     const ctx: BatchContext = { stream: this.stream, shardId: id, millisBehindLatest: s.millisBehind };
-    const handlerMs = await this.runHandler(id, batch, ctx);
+    if (s.lease) {
+      // Lost meanwhile: the new owner reads these records again from the lease's checkpoint.
+      if (!this.mayRead(id, s)) return;
+      ctx.leaseEpoch = s.lease.epoch;
+    }
+    const handlerMs = await this.runHandler(id, batch, ctx, () => this.mayRead(id, s));
     if (handlerMs === undefined) return; // stopped before the batch was handled: no checkpoint
     this.counters.records_processed += batch.length;
     this.rate.add(batch.length);
@@ -502,7 +587,13 @@ export class KinesisStreamConsumer {
     if (lastSeq === undefined) return;
     s.lastSequence = lastSeq;
     try {
-      await this.checkpoints.save(this.stream, id, lastSeq);
+      if (s.lease && this.leases) {
+        if (!(await this.leases.checkpoint(id, s.lease.epoch, lastSeq))) {
+          this.logger?.warn({ stream: this.stream, shardId: id, epoch: s.lease.epoch }, 'checkpoint refused: the shard lease is no longer ours; stopping its reader');
+        }
+      } else {
+        await this.checkpoints.save(this.stream, id, lastSeq);
+      }
     } catch (err) {
       // The next batch's checkpoint supersedes this one; a restart re-delivers a little more meanwhile.
       this.noteError('checkpoint', err, id);
@@ -510,7 +601,7 @@ export class KinesisStreamConsumer {
   }
 
   /** Run the handler (one call at a time per consumer), retrying the same batch with backoff. */
-  private runHandler(id: string, batch: ConsumedRecord[], ctx: BatchContext): Promise<number | undefined> {
+  private runHandler(id: string, batch: ConsumedRecord[], ctx: BatchContext, alive: () => boolean): Promise<number | undefined> {
     if (batch.length === 0) return Promise.resolve(0);
     const run = async (): Promise<number | undefined> => {
       for (let attempt = 0; ; attempt++) {
@@ -523,9 +614,9 @@ export class KinesisStreamConsumer {
           this.lastError = `handler: ${describeError(err)}`;
           this.hooks.onError?.({ stream: this.stream, shardId: id, phase: 'handler', error: describeError(err) });
           this.logger?.error({ stream: this.stream, shardId: id, attempt, err: describeError(err) }, 'kinesis batch handler failed; retrying the same batch');
-          if (!this.running) return undefined;
+          if (!this.running || !alive()) return undefined;
           await sleep(fullJitterBackoff(attempt, this.o.backoff.baseMs, this.o.backoff.capMs, this.random), this.abort.signal);
-          if (!this.running) return undefined;
+          if (!this.running || !alive()) return undefined;
         }
       }
     };
@@ -558,6 +649,13 @@ function isUnknownSequenceNumber(err: unknown): boolean {
   const name = errorName(err);
   if (name === 'InvalidArgumentException') return true;
   return name === 'ResourceNotFoundException' && err instanceof Error && /sequence ?number/i.test(err.message);
+}
+
+/** Where a leased shard with no checkpoint starts: its lease's start point. */
+function leaseStart(start: string): StartPoint {
+  const m = /^AT_TIMESTAMP:(\d+)$/.exec(start);
+  if (m) return { type: 'AT_TIMESTAMP', at: new Date(Number(m[1])) };
+  return { type: 'TRIM_HORIZON' };
 }
 
 function abortedResult(): PollResult {
