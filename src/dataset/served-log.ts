@@ -97,7 +97,7 @@ export function noteEvent(cut: EventCut, ev: MarketEvent): void {
       cut.bbaRecv = recv;
       break;
     case 'depthSnapshot':
-      cut.anchorId = ev.last_update_id;
+      // Partial snapshots on the stream are not anchors (the core skips them); re-anchors are noted apart.
       break;
   }
 }

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { MarketEvent } from '../../../src/core/events.js';
+import type { SnapshotInput } from '../../../src/core/book-sync.js';
+import { SymbolState } from '../../../src/core/symbol-state.js';
+import { FEATURE_NAMES } from '../../../src/core/features.js';
+import { newCut, noteEvent, type ServedEntry } from '../../../src/dataset/served-log.js';
+import { rebuildServedFeatures, RebuildError } from '../../../src/dataset/rebuild.js';
+
+const SYM = 'BTCUSDT';
+const T0 = 1_764_000_000_000_000; // µs
+const SNAP: SnapshotInput = { lastUpdateId: 1, bids: [['100', '1']], asks: [['102', '1']] };
+
+/** k = 1..n: a depth diff at T0 + k s moving the quote to bid 100+k / ask 102+k (mid 101+k), a trade at +0.5 s. */
+function market(n: number): MarketEvent[] {
+  const out: MarketEvent[] = [];
+  for (let k = 1; k <= n; k++) {
+    out.push({
+      type: 'depth', symbol: SYM, source: 'sbe', event_ts: T0 + k * 1e6, recv_ts_us: T0 + k * 1e6 + 100,
+      first_update_id: k + 1, final_update_id: k + 1,
+      bids: [[`${100 + k}`, '1'], [`${99 + k}`, '0']],
+      asks: [[`${102 + k}`, '1'], [`${101 + k}`, '0']],
+    });
+    out.push({
+      type: 'trade', symbol: SYM, source: 'sbe', event_ts: T0 + k * 1e6 + 500_000, trade_id: k, sequence_id: k,
+      price: `${101 + k}.5`, quantity: `0.${k}`, is_buyer_maker: k % 2 === 0,
+    });
+    if (k % 3 === 0) {
+      out.push({
+        type: 'bestBidAsk', symbol: SYM, source: 'sbe', event_ts: T0 + k * 1e6 + 600_000, sequence_id: k + 1,
+        bid_price: `${100 + k}`, bid_quantity: '1', ask_price: `${102 + k}`, ask_quantity: '1',
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * What the aggregator does, in miniature: give events in order, load the snapshot after `anchorAfter` events,
+ * and at each tick position log the cut and the vector served.
+ */
+function serve(events: readonly MarketEvent[], anchorAfter: number, ticks: readonly number[]): ServedEntry[] {
+  const st = new SymbolState(SYM);
+  const cut = newCut();
+  const log: ServedEntry[] = [];
+  const at = new Set(ticks);
+  const entry = (kind: 'feat' | 'anchor', wallMs: number, feat: Record<string, string>): ServedEntry => ({
+    kind, symbol: SYM, run: 'run-1', wall_ms: wallMs, event_ts_us: st.now, cut: { ...cut }, book_status: st.status, book_id: st.lastUpdateId ?? -1, feat,
+  });
+  for (let i = 0; i < events.length; i++) {
+    noteEvent(cut, events[i]);
+    st.apply(events[i]);
+    if (i + 1 === anchorAfter) {
+      st.apply({ type: 'depthSnapshot', symbol: SYM, source: 'rest', event_ts: st.now, last_update_id: SNAP.lastUpdateId, bids: [...SNAP.bids], asks: [...SNAP.asks] });
+      cut.anchorId = SNAP.lastUpdateId;
+      log.push(entry('anchor', st.now / 1000 + 30, {}));
+    }
+    if (at.has(i + 1) && i + 1 >= anchorAfter) {
+      const wallMs = Math.floor(st.now / 1000) + 40;
+      log.push(entry('feat', wallMs, st.featHash(wallMs).hash));
+    }
+  }
+  return log;
+}
+
+function rebuild(events: readonly MarketEvent[], entries: readonly ServedEntry[], horizonSeconds = 10) {
+  return rebuildServedFeatures({
+    symbol: SYM,
+    events,
+    entries,
+    snapshot: (id) => (id === SNAP.lastUpdateId ? SNAP : undefined),
+    fromMs: 0,
+    toMs: Number.MAX_SAFE_INTEGER,
+    horizonSeconds,
+  });
+}
+
+describe('rebuildServedFeatures', () => {
+  it('rebuilds every served vector exactly, at its cut', () => {
+    const events = market(40);
+    const entries = serve(events, 1, [3, 10, 20, 33, 50, 70, 90]);
+    const out = rebuild(events, entries);
+    const feats = entries.filter((e) => e.kind === 'feat');
+    expect(out.rows).toHaveLength(feats.length);
+    expect(out.parity).toMatchObject({ compared: feats.length, mismatched: 0, maxRelErr: 0 });
+    for (const [i, row] of out.rows.entries()) {
+      for (const name of FEATURE_NAMES) expect(row.features[name]).toBe(Number(feats[i].feat[name]));
+      expect(row.feature_ts).toBe(Number(feats[i].feat.feature_ts));
+      expect(row.feature_wall_ms).toBe(feats[i].wall_ms);
+    }
+  });
+
+  it('point in time: no row changes when anything after its cut changes (property)', () => {
+    const base = market(40);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 2, max: base.length }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 9 })), { maxLength: 20 }),
+        (ticks, junk) => {
+          const sorted = [...ticks].sort((a, b) => a - b);
+          const lastCut = sorted[sorted.length - 1];
+          const entries = serve(base, 1, sorted);
+          // The same cuts with everything after the last one replaced by wild future events.
+          const future: MarketEvent[] = junk.map(([p, q], j) => ({
+            type: 'trade', symbol: SYM, source: 'sbe', event_ts: base[lastCut - 1].event_ts + (j + 1) * 1000, trade_id: 1000 + j, sequence_id: 1000 + j,
+            price: `${p}`, quantity: `${q}`, is_buyer_maker: j % 2 === 0,
+          }));
+          const a = rebuild(base, entries).rows;
+          const b = rebuild([...base.slice(0, lastCut), ...future], entries).rows;
+          expect(b.map((r) => r.features)).toEqual(a.map((r) => r.features));
+          // And each row is what a fresh state fed exactly the events up to its cut computes.
+          for (const [i, row] of a.entries()) {
+            const st = new SymbolState(SYM);
+            for (let k = 0; k < sorted[i]; k++) {
+              st.apply(base[k]);
+              if (k === 0) st.apply({ type: 'depthSnapshot', symbol: SYM, source: 'rest', event_ts: st.now, last_update_id: 1, bids: [...SNAP.bids], asks: [...SNAP.asks] });
+            }
+            const ref = st.featHash(row.feature_wall_ms).hash;
+            for (const name of FEATURE_NAMES) expect(row.features[name]).toBe(Number(ref[name]));
+            expect(row.event_ts_us).toBeLessThanOrEqual(base[sorted[i] - 1].event_ts);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('labels: the mid at event time + horizon (as-of), its log return, null where the data ends', () => {
+    const events = market(40);
+    // The cut after the k-th diff's trade: index 2k (+ bba entries every third k).
+    const idxAfterTrade = (k: number): number => events.findIndex((e) => e.type === 'trade' && e.trade_id === k) + 1;
+    const entries = serve(events, 1, [idxAfterTrade(5), idxAfterTrade(12), idxAfterTrade(29), idxAfterTrade(31), idxAfterTrade(38)]);
+    const rows = rebuild(events, entries).rows;
+    // Row at now = T0 + k s + 0.5 s: the quote then has mid 101+k; at +10 s the last diff is k+10's (mid 111+k).
+    for (const [j, k] of [5, 12, 29].entries()) {
+      const r = rows[j];
+      expect(r.event_ts_us).toBe(T0 + k * 1e6 + 500_000);
+      expect(r.features.mid_price).toBe(101 + k);
+      expect(r.label_mid).toBe(111 + k);
+      expect(r.label_ts_us).toBe(T0 + (k + 10) * 1e6);
+      expect(r.label_ret).toBeCloseTo(Math.log((111 + k) / (101 + k)), 15);
+    }
+    // Events end at T0 + 40.6 s: k=31 → target 41.5 s and k=38 → 48.5 s are beyond the data.
+    expect(rows[3].label_mid).toBeNull();
+    expect(rows[4].label_ret).toBeNull();
+    // A 5 s horizon: k=31 → 36.5 s is covered now.
+    const r5 = rebuild(events, entries, 5).rows;
+    expect(r5[3].label_mid).toBe(101 + 36);
+  });
+
+  it('a hole in the lake is an error, not a silently different row', () => {
+    const events = market(20);
+    const entries = serve(events, 1, [10, 30]);
+    const holed = events.filter((e) => !(e.type === 'depth' && e.final_update_id === 8));
+    expect(() => rebuild(holed, entries)).toThrow(RebuildError);
+    expect(() => rebuild(holed, entries)).toThrow(/passed its cut|ends before|lake misses events/);
+    expect(() => rebuild(events.slice(0, 20), entries)).toThrow(/ends before the cut/);
+  });
+});
