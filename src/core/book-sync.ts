@@ -13,7 +13,8 @@
  *   where we could not see it, or input was bad). It is never live: it freezes and asks for a re-anchor.
  */
 import type { Level } from './events.js';
-import { OrderBook, parseLevels, type ParsedLevel } from './order-book.js';
+import { LevelError, levelsToCore, type CoreLevels } from './fixed-events.js';
+import { BookError, checkLevels, OrderBook } from './order-book.js';
 
 export type BookStatus = 'live' | 'resyncing';
 
@@ -28,6 +29,12 @@ export interface DiffInput {
   final_update_id: number;
   bids: readonly Level[];
   asks: readonly Level[];
+}
+
+/** A diff whose levels are already fixed point (CoreDepth satisfies it). */
+export interface CoreDiffInput extends CoreLevels {
+  first_update_id: number;
+  final_update_id: number;
 }
 
 export type ReanchorReason = 'no-book' | 'gap' | 'buffer-gap' | 'crossed' | 'requested';
@@ -62,8 +69,20 @@ export interface SnapshotOutcome {
 interface StoredDiff {
   U: number;
   u: number;
-  bids: ParsedLevel[];
-  asks: ParsedLevel[];
+  levels: CoreLevels;
+}
+
+/** String levels → checked CoreLevels; BookError (naming the level) when one is malformed. */
+export function coreLevelsOf(bids: readonly Level[], asks: readonly Level[], what: string): CoreLevels {
+  let c: CoreLevels;
+  try {
+    c = levelsToCore(bids, asks, what);
+  } catch (err) {
+    if (err instanceof LevelError) throw new BookError(err.message);
+    throw err;
+  }
+  checkLevels(c, what);
+  return c;
 }
 
 export interface BookSyncOptions {
@@ -158,20 +177,44 @@ export class BookSync {
     if (request) this.request('requested');
   }
 
+  /** A diff of decimal strings: parsed once here, then as applyDiffCore. */
   applyDiff(d: DiffInput): DiffOutcome {
-    const U = d.first_update_id;
-    const u = d.final_update_id;
+    const pre = this.precheck(d.first_update_id, d.final_update_id);
+    if (pre) return pre;
+    let levels: CoreLevels;
+    try {
+      levels = coreLevelsOf(d.bids, d.asks, 'diff');
+    } catch (err) {
+      return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
+    }
+    return this.applyChecked({ U: d.first_update_id, u: d.final_update_id, levels });
+  }
+
+  /** A diff in fixed point (the hot path): no text is parsed. */
+  applyDiffCore(d: CoreDiffInput): DiffOutcome {
+    const pre = this.precheck(d.first_update_id, d.final_update_id);
+    if (pre) return pre;
+    try {
+      checkLevels(d, 'diff');
+    } catch (err) {
+      return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
+    }
+    return this.applyChecked({ U: d.first_update_id, u: d.final_update_id, levels: d });
+  }
+
+  /** The checks on update ids that come before the levels are looked at; undefined when they pass. */
+  private precheck(U: number, u: number): DiffOutcome | undefined {
     if (!Number.isSafeInteger(U) || !Number.isSafeInteger(u) || U > u) {
       return { kind: 'skipped', reason: 'invalid', detail: `bad update id range [${U}, ${u}]` };
     }
     if (this.bookId !== null && u <= this.bookId) return { kind: 'skipped', reason: 'stale' };
     if (this.state === 'resyncing' && this.bufferedIds.has(u)) return { kind: 'skipped', reason: 'duplicate' };
-    let stored: StoredDiff;
-    try {
-      stored = { U, u, bids: parseLevels(d.bids, 'bid'), asks: parseLevels(d.asks, 'ask') };
-    } catch (err) {
-      return { kind: 'skipped', reason: 'invalid', detail: err instanceof Error ? err.message : String(err) };
-    }
+    return undefined;
+  }
+
+  private applyChecked(stored: StoredDiff): DiffOutcome {
+    const U = stored.U;
+    const u = stored.u;
     if (this.state === 'resyncing') {
       this.bufferDiff(stored);
       return { kind: 'buffered' };
@@ -203,14 +246,18 @@ export class BookSync {
    * u > lastUpdateId. Throws BookError (before touching the book) if the snapshot has malformed levels.
    */
   loadSnapshot(s: SnapshotInput): SnapshotOutcome {
-    const L = s.lastUpdateId;
-    const bids = parseLevels(s.bids, 'snapshot bid');
-    const asks = parseLevels(s.asks, 'snapshot ask');
+    return this.loadSnapshotCore(s.lastUpdateId, coreLevelsOf(s.bids, s.asks, 'snapshot'));
+  }
+
+  /** loadSnapshot with fixed-point levels; throws BookError (before touching the book) if one is malformed. */
+  loadSnapshotCore(lastUpdateId: number, levels: CoreLevels): SnapshotOutcome {
+    checkLevels(levels, 'snapshot');
+    const L = lastUpdateId;
     const all = [...this.recent.toArray(), ...this.buffer.toArray()];
     const discarded = this.buffer.toArray().filter((d) => d.u <= L).length;
     const candidates = all.filter((d) => d.u > L).sort((a, b) => a.u - b.u);
 
-    this.book.load(bids, asks);
+    this.book.load(levels);
     this.bookId = L;
     this.buffer.clear();
     this.bufferedIds.clear();
@@ -251,8 +298,7 @@ export class BookSync {
   }
 
   private applyStored(d: StoredDiff): void {
-    for (const lv of d.bids) this.book.applyParsed('bid', lv);
-    for (const lv of d.asks) this.book.applyParsed('ask', lv);
+    this.book.applyLevels(d.levels);
     this.bookId = d.u;
     this.recent.push(d);
   }

@@ -3,6 +3,9 @@
  * strings, exact differences and midpoints, and a running exact sum that supports removal (rolling windows).
  */
 import { DecimalError, formatDecimal, parseDecimal } from './decimal.js';
+import { fixedToNumber, formatFixed, fromBig, POW10 as POW10_NUM, toBig, type Mantissa } from './fixed.js';
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const POW10: bigint[] = [1n];
 /** 10^k as a BigInt, cached (exponent gaps are small: venue exponents stay within int8). */
@@ -60,49 +63,86 @@ export function mulDecimals(a: string, b: string): string {
 
 /**
  * An exact running sum of decimals that supports subtraction, so a sliding window can add on entry and
- * subtract on eviction without drift. The accumulator's exponent is the finest exponent seen so far.
+ * subtract on eviction without drift. The accumulator's exponent is the finest exponent seen so far; its
+ * mantissa is a JS number while it is a safe integer and a BigInt only beyond.
  */
 export class ExactSum {
-  private mantissa = 0n;
+  private num = 0;
+  private big: bigint | undefined;
   private exponent = 0;
 
-  add(mantissa: bigint, exponent: number): void {
-    this.accumulate(mantissa, exponent);
+  add(mantissa: Mantissa, exponent: number): void {
+    this.accumulate(mantissa, exponent, false);
   }
 
-  sub(mantissa: bigint, exponent: number): void {
-    this.accumulate(-mantissa, exponent);
+  sub(mantissa: Mantissa, exponent: number): void {
+    this.accumulate(mantissa, exponent, true);
   }
 
   addSum(other: ExactSum): void {
-    this.accumulate(other.mantissa, other.exponent);
+    this.accumulate(other.big ?? other.num, other.exponent, false);
   }
 
   reset(): void {
-    this.mantissa = 0n;
+    this.num = 0;
+    this.big = undefined;
     this.exponent = 0;
   }
 
   get isZero(): boolean {
-    return this.mantissa === 0n;
+    return this.big === undefined && this.num === 0;
   }
 
   toString(): string {
-    return formatDecimal(this.mantissa, this.exponent);
+    return formatFixed(this.big ?? this.num, this.exponent);
   }
 
   toNumber(): number {
-    return this.mantissa === 0n ? 0 : Number(this.toString());
+    return this.isZero ? 0 : fixedToNumber(this.big ?? this.num, this.exponent);
   }
 
-  private accumulate(m: bigint, e: number): void {
+  private accumulate(m: Mantissa, e: number, negate: boolean): void {
+    if (this.big === undefined && typeof m === 'number') {
+      let acc = this.num;
+      let add = negate ? -m : m;
+      let ok = true;
+      if (e < this.exponent) {
+        const k = this.exponent - e;
+        acc = k <= 22 ? acc * POW10_NUM[k] : Infinity;
+        ok = acc <= MAX_SAFE && acc >= -MAX_SAFE;
+      } else if (e > this.exponent) {
+        const k = e - this.exponent;
+        add = k <= 22 ? add * POW10_NUM[k] : Infinity;
+        ok = add <= MAX_SAFE && add >= -MAX_SAFE;
+      }
+      if (ok) {
+        // Both operands are exact safe integers: a safe result is exact (rounding is monotonic).
+        const r = acc + add;
+        if (r <= MAX_SAFE && r >= -MAX_SAFE) {
+          this.num = r === 0 ? 0 : r;
+          if (e < this.exponent) this.exponent = e;
+          return;
+        }
+      }
+    }
+    this.accumulateBig(toBig(m), e, negate);
+  }
+
+  private accumulateBig(m: bigint, e: number, negate: boolean): void {
+    let acc = this.big ?? BigInt(this.num);
+    const add = negate ? -m : m;
     if (e < this.exponent) {
-      this.mantissa = this.mantissa * pow10n(this.exponent - e) + m;
+      acc = acc * pow10n(this.exponent - e) + add;
       this.exponent = e;
-    } else if (e === this.exponent) {
-      this.mantissa += m;
     } else {
-      this.mantissa += m * pow10n(e - this.exponent);
+      acc += add * pow10n(e - this.exponent);
+    }
+    const small = fromBig(acc);
+    if (typeof small === 'number') {
+      this.num = small;
+      this.big = undefined;
+    } else {
+      this.big = small;
     }
   }
 }

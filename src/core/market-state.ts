@@ -1,5 +1,6 @@
 /** Many symbols: routes each event to its SymbolState (created on first sight, with no book yet). */
 import type { MarketEvent } from './events.js';
+import type { CoreEvent } from './fixed-events.js';
 import type { SnapshotInput, SnapshotOutcome } from './book-sync.js';
 import { SymbolState, type ApplyOutcome, type ReanchorRequest, type SymbolStateOptions } from './symbol-state.js';
 
@@ -11,6 +12,11 @@ export class MarketState {
   /** `maxEventTsUs`: see SymbolState.apply (the caller's wall clock plus the allowed skew). */
   apply(ev: MarketEvent, maxEventTsUs?: number): ApplyOutcome {
     return this.ensure(ev.symbol).apply(ev, maxEventTsUs);
+  }
+
+  /** A fixed-point event (the hot path). */
+  applyCore(ev: CoreEvent, maxEventTsUs?: number): ApplyOutcome {
+    return this.ensure(ev.symbol).applyCore(ev, maxEventTsUs);
   }
 
   loadSnapshot(symbol: string, s: SnapshotInput, eventTsUs?: number): SnapshotOutcome {
@@ -28,6 +34,11 @@ export class MarketState {
       this.states.set(symbol, st);
     }
     return st;
+  }
+
+  /** Drop a symbol's state (e.g. its shard is read by another aggregator now). */
+  delete(symbol: string): boolean {
+    return this.states.delete(symbol);
   }
 
   symbols(): string[] {

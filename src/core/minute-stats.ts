@@ -12,6 +12,7 @@
 import type { TradeEvent } from './events.js';
 import { addDecimals } from './decimal.js';
 import { ExactSum } from './decimal-ops.js';
+import type { Mantissa } from './fixed.js';
 
 export interface MinuteStat {
   /** Minute start, ms since the epoch (kline open time). */
@@ -47,7 +48,7 @@ export class MinuteStats {
   constructor(readonly keepMinutes = 120) {}
 
   /** Returns false when the minute is older than the history kept (the trade is not counted). */
-  add(tradeTsUs: number, qtyM: bigint, qtyE: number, tradeId?: number): boolean {
+  add(tradeTsUs: number, qtyM: Mantissa, qtyE: number, tradeId?: number): boolean {
     const minute = minuteOf(tradeTsUs);
     if (minute <= this.newestMinuteMs - this.keepMinutes * 60_000) return false;
     let b = this.buckets.get(minute);
@@ -114,7 +115,7 @@ export class PersistedMinutes {
    * Count a trade the core applied (so new to this run). Returns false when an earlier run already
    * counted it (id at or below the watermark) or its minute is older than the history kept.
    */
-  add(tradeId: number, tradeTsUs: number, qtyM: bigint, qtyE: number): boolean {
+  add(tradeId: number, tradeTsUs: number, qtyM: Mantissa, qtyE: number): boolean {
     if (tradeId <= this.mark) return false;
     if (!this.own.add(tradeTsUs, qtyM, qtyE, tradeId)) return false;
     this.dirty.add(minuteOf(tradeTsUs));

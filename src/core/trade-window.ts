@@ -11,8 +11,10 @@
  * when the mean has drifted far from the shift relative to the spread of prices.
  */
 import type { TradeEvent } from './events.js';
-import { DecimalError, parseDecimal } from './decimal.js';
+import { DecimalError } from './decimal.js';
 import { ExactSum } from './decimal-ops.js';
+import { fixedToNumber, formatFixed, mulMantissas, stripZeros, type Mantissa } from './fixed.js';
+import { toCoreEvent, type CoreTrade } from './fixed-events.js';
 import { formatFloat } from './number-format.js';
 
 /** A trade pre-parsed once and shared by every window and the minute statistics. */
@@ -20,30 +22,38 @@ export interface WindowTrade {
   ts: number;
   price: number;
   qty: number;
-  qtyM: bigint;
+  qtyM: Mantissa;
   qtyE: number;
-  notionalM: bigint;
+  notionalM: Mantissa;
   notionalE: number;
   /** Taker was the buyer (is_buyer_maker == false). */
   isBuy: boolean;
 }
 
-export function toWindowTrade(t: TradeEvent): WindowTrade {
-  const p = parseDecimal(t.price);
-  const q = parseDecimal(t.quantity);
-  if (p.mantissa <= 0n) throw new DecimalError(`trade ${t.trade_id}: price must be positive, got ${t.price}`);
-  if (q.mantissa < 0n) throw new DecimalError(`trade ${t.trade_id}: quantity must not be negative, got ${t.quantity}`);
+/** A fixed-point trade → its window entry; DecimalError when its price is not positive or its quantity negative. */
+export function windowTradeOf(t: CoreTrade): WindowTrade {
+  if (!(t.price_m > 0)) throw new DecimalError(`trade ${t.trade_id}: price must be positive, got ${formatFixed(t.price_m, t.price_e)}`);
+  if (t.qty_m < 0) throw new DecimalError(`trade ${t.trade_id}: quantity must not be negative, got ${formatFixed(t.qty_m, t.qty_e)}`);
   if (!Number.isSafeInteger(t.event_ts)) throw new DecimalError(`trade ${t.trade_id}: bad event_ts ${t.event_ts}`);
+  // Venue mantissas carry the exponent's trailing zeros (45230.5 as 4523050000000e-8): dropping them first
+  // keeps the product a safe integer for ordinary prices and sizes.
+  const p = stripZeros(t.price_m, t.price_e);
+  const q = stripZeros(t.qty_m, t.qty_e);
   return {
     ts: t.event_ts,
-    price: Number(t.price),
-    qty: Number(t.quantity),
-    qtyM: q.mantissa,
-    qtyE: q.exponent,
-    notionalM: p.mantissa * q.mantissa,
-    notionalE: p.exponent + q.exponent,
+    price: fixedToNumber(t.price_m, t.price_e),
+    qty: fixedToNumber(t.qty_m, t.qty_e),
+    qtyM: q.m,
+    qtyE: q.e,
+    notionalM: mulMantissas(p.m, q.m),
+    notionalE: p.e + q.e,
     isBuy: !t.is_buyer_maker,
   };
+}
+
+/** A string trade → its window entry (parses its decimals once; DecimalError on a bad one). */
+export function toWindowTrade(t: TradeEvent): WindowTrade {
+  return windowTradeOf(toCoreEvent(t) as CoreTrade);
 }
 
 export interface TradeWindowStats {
