@@ -160,6 +160,8 @@ const processingSchema = z
     max_event_time_skew_seconds: z.number().min(0).default(5),
     /** A live book with no event for this long (wall clock) is written `status=stale` until events resume (0: never). */
     stale_after_seconds: z.number().min(0).max(3600).default(2),
+    /** Aggregator: a `btcpipe train --out` model served as pred:{SYM} after every feature tick (unset: off). */
+    model_file: z.string().min(1).optional(),
   })
   .strict();
 

@@ -56,6 +56,8 @@ export class PredictionServer {
   private redis: RedisClient | undefined;
   private readonly scores = new Map<string, OnlineScore>();
   private readonly last = new Map<string, Record<string, string>>();
+  /** Event time of the newest prediction handed to the scorer, per symbol. */
+  private readonly lastScoredTs = new Map<string, number>();
   private readonly waiting = new Map<string, Record<string, string>>();
   private writing: Promise<void> | null = null;
   private readonly errorCounts: Record<ErrorReason, number> = { write: 0, features: 0 };
@@ -164,7 +166,12 @@ export class PredictionServer {
     const p = predict(this.model, row);
     const eventTsUs = Number(feat.event_ts_us);
     const mid = Number(feat.mid_price);
-    if (eventTsUs > 0 && mid > 0) score.add({ eventTsUs, mid, direction: p.direction, expectedRet: p.expectedRet });
+    // A tick with no new event repeats the last prediction (pred keeps its TTL fresh); scoring it again would
+    // weigh quiet spells by their length.
+    if (eventTsUs > (this.lastScoredTs.get(symbol) ?? 0) && mid > 0) {
+      this.lastScoredTs.set(symbol, eventTsUs);
+      score.add({ eventTsUs, mid, direction: p.direction, expectedRet: p.expectedRet });
+    }
     const snap = score.snapshot();
     this.m?.predictions.inc({ symbol });
     if (snap.macro_f1 !== null) this.m?.macroF1.set({ symbol }, snap.macro_f1);

@@ -23,6 +23,8 @@ import { AggregatorPipeline, type PipelineHooks } from './aggregate-pipeline.js'
 import { createAggregatorMetrics } from './aggregate-metrics.js';
 import { lastReanchorDoneId, ReanchorDoneListener } from './aggregate-reanchor.js';
 import { MergedStreamsIntake } from './aggregate-merge.js';
+import { PredictionServer } from './aggregate-predict.js';
+import { loadModelFile } from '../model/model-file.js';
 
 type StreamKey = 'trade' | 'depth' | 'bestbidask';
 const STREAM_KEYS: readonly StreamKey[] = ['trade', 'depth', 'bestbidask'];
@@ -96,6 +98,8 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   const writeRate = new RateMeter(10);
   let started = false;
   let stopping: Promise<void> | undefined;
+  /** Serves processing.model_file as pred:{SYM}; created once (its metrics live in the registry for good). */
+  let predictor: PredictionServer | undefined;
 
   const handle = async (stream: string, batch: ConsumedRecord[], millisBehindLatest: number): Promise<void> => {
     const pl = pipeline as AggregatorPipeline;
@@ -131,6 +135,16 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     if (started) return;
     started = true;
     stopping = undefined;
+    if (p.model_file && !predictor) {
+      try {
+        const model = await loadModelFile(p.model_file);
+        predictor = new PredictionServer({ model, source: p.model_file, cluster: config.redis.cluster, registry, logger });
+        logger.info({ model_id: model.model_id, model_file: p.model_file, symbol: model.symbol }, 'serving predictions as pred:{SYM}');
+      } catch (err) {
+        started = false;
+        throw new AggregatorStartError(`aggregator: processing.model_file: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     redis = aggregatorRedis(config, { logger });
     blocking = aggregatorRedis(config, { blocking: true, logger });
     const readyMs = Math.max(5000, config.redis.socket_connect_timeout_seconds * 5000);
@@ -164,8 +178,9 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       maxEventTimeSkewMs: p.max_event_time_skew_seconds * 1000,
       staleAfterMs: p.stale_after_seconds * 1000,
       logger,
-      hooks,
+      hooks: predictor ? combineHooks(hooks, predictor.hooks) : hooks,
     });
+    predictor?.attach(redis);
     const pl = pipeline;
     listener = new ReanchorDoneListener({
       redis: blocking,
@@ -243,6 +258,8 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       await pipeline?.idle();
       // A last attempt so features/ob written by the timer are current; failures are harmless here.
       if (pipeline?.hasDirty) await pipeline.flush().catch(() => undefined);
+      await predictor?.idle();
+      predictor?.attach(undefined);
       consumers.clear();
       intake = undefined;
       kinesis?.destroy();
@@ -327,6 +344,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
         feature_pipeline: featureH,
         reanchor_system: reanchorH,
         books,
+        ...(predictor ? { predictor: predictor.health() } : {}),
       },
     };
   }
@@ -342,6 +360,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       reanchor_done_position: listener?.position ?? null,
       reanchor_done_read_errors: listener?.errorCount ?? 0,
       symbols: pipeline?.symbols() ?? [],
+      predictions: predictor?.stats() ?? null,
       memory: { rss_bytes: process.memoryUsage().rss },
     };
   }
