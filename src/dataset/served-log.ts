@@ -25,7 +25,7 @@ export function servedLogKey(symbol: string, cluster = false): string {
 }
 
 /**
- * The last event of each type given to one symbol's state in this run (ids −1 / times 0 when none yet), and
+ * The newest event of each type given to one symbol's state in this run (ids −1 / times 0 when none yet), and
  * the first one (where the run's state began). Updated for every event, so plain fields only.
  */
 export interface EventCut {
@@ -80,18 +80,23 @@ export function noteEvent(cut: EventCut, ev: MarketEvent): void {
   }
   cut.n++;
   const recv = ev.recv_ts_us ?? 0;
+  // The highest id of each type, not the last: a re-delivered (older) event changes nothing in the state, and
+  // the lake keeps each event once, so a rebuild can only meet the highest.
   switch (ev.type) {
     case 'depth':
+      if (ev.final_update_id <= cut.depthU) break;
       cut.depthU = ev.final_update_id;
       cut.depthTs = ev.event_ts;
       cut.depthRecv = recv;
       break;
     case 'trade':
+      if (ev.trade_id <= cut.tradeId) break;
       cut.tradeId = ev.trade_id;
       cut.tradeTs = ev.event_ts;
       cut.tradeRecv = recv;
       break;
     case 'bestBidAsk':
+      if (ev.sequence_id <= cut.bbaSeq) break;
       cut.bbaSeq = ev.sequence_id;
       cut.bbaTs = ev.event_ts;
       cut.bbaRecv = recv;
