@@ -76,6 +76,26 @@ const kinesisSchema = z
         watermark_idle_ms: z.number().int().min(0).max(60_000).default(250),
         /** Several streams: no event waits longer than this for the slowest stream. */
         watermark_max_hold_ms: z.number().int().min(0).max(600_000).default(2000),
+        /**
+         * Several aggregator processes sharing the stream's shards: a lease per shard in Redis (KCL's lease
+         * table), each shard read by one worker at a time, writes fenced by lease epoch. Off: one aggregator
+         * reads every shard (checkpoints in kinesis:checkpoint:<stream>).
+         */
+        leases: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** Unique per process; default host-pid-random. */
+            worker_id: z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/, '1-128 of A-Z a-z 0-9 . _ : @ -').optional(),
+            /** A lease lapses this long after its last renewal; failover takes at most duration + take interval. */
+            duration_ms: z.number().int().min(1000).max(300_000).default(10_000),
+            renew_interval_ms: z.number().int().min(100).default(3000),
+            take_interval_ms: z.number().int().min(100).default(3000),
+            /** ListShards period: new shards after a reshard get leases. */
+            shard_sync_interval_ms: z.number().int().min(1000).default(10_000),
+          })
+          .strict()
+          .refine((l) => l.renew_interval_ms * 2 <= l.duration_ms, { message: 'renew_interval_ms must be at most half of duration_ms', path: ['renew_interval_ms'] })
+          .default({}),
       })
       .strict()
       .default({}),
@@ -296,6 +316,12 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   };
   if (env.REDIS_HOST) setPath(raw, ['redis', 'host'], env.REDIS_HOST);
   if (env.REDIS_PORT) setPath(raw, ['redis', 'port'], num(env.REDIS_PORT, 'REDIS_PORT'));
+  if (env.BTCPIPE_AGGREGATOR_LEASES) {
+    if (env.BTCPIPE_AGGREGATOR_LEASES !== 'true' && env.BTCPIPE_AGGREGATOR_LEASES !== 'false') {
+      throw new ConfigError(`environment variable BTCPIPE_AGGREGATOR_LEASES must be true or false, got ${JSON.stringify(env.BTCPIPE_AGGREGATOR_LEASES)}`);
+    }
+    setPath(raw, ['aws', 'kinesis', 'consumer_config', 'leases', 'enabled'], env.BTCPIPE_AGGREGATOR_LEASES === 'true');
+  }
   if (env.AWS_REGION) setPath(raw, ['aws', 'region'], env.AWS_REGION);
   const kinesisEndpoint = env.AWS_ENDPOINT_URL_KINESIS ?? env.AWS_ENDPOINT_URL;
   if (kinesisEndpoint) setPath(raw, ['aws', 'endpoint_url'], kinesisEndpoint);

@@ -161,6 +161,7 @@ export class ProjectionWriter {
       this.logger.warn({ err: e.message, retryable: e.retryable, symbols: batch.length }, 'redis projection write failed');
       throw e;
     }
+    if (fenced.length > 0) this.logger.warn({ symbols: fenced }, 'writes refused by the lease fence: another worker holds these symbols now');
     const latencyMs = performance.now() - started;
     this.ops++;
     this.lastMs = latencyMs;

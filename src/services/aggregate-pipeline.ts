@@ -658,9 +658,10 @@ export class AggregatorPipeline {
       }
       batch.push(p);
     }
+    let fenced: ReadonlySet<string> = new Set();
     try {
       try {
-        await this.writer.write(batch);
+        fenced = new Set((await this.writer.write(batch)).fenced);
       } catch (err) {
         if (!(err instanceof ProjectionWriteError) || err.retryable) throw err;
         this.c.write_errors++;
@@ -683,9 +684,11 @@ export class AggregatorPipeline {
       if (aux) aux.lastFeatureMs = wallMs;
       this.featureDue.delete(s);
     }
-    for (const e of served) this.servedLog?.add(e);
+    for (const e of served) if (!fenced.has(e.symbol)) this.servedLog?.add(e);
     if (served.length > 0) void this.servedLog?.flush();
-    for (const [symbol, feat, st] of written) this.hooks.onFeaturesWritten?.(symbol, feat, st);
+    for (const [symbol, feat, st] of written) if (!fenced.has(symbol)) this.hooks.onFeaturesWritten?.(symbol, feat, st);
+    // Another worker holds these symbols' shard now: nothing of them was written, and nothing more should be.
+    for (const s of fenced) this.forgetSymbol(s);
     if (featured.length > 0) {
       this.c.feature_updates += featured.length;
       this.lastFeatureWallMs = wallMs;
@@ -727,6 +730,19 @@ export class AggregatorPipeline {
         this.logger?.error({ symbol: p.symbol, part, err: err.message }, 'Redis refused this part of the projection; dropped (not retried)');
       }
     }
+  }
+
+  /**
+   * Drop everything held for a symbol (its shard lease moved to another worker): the timer stops writing it,
+   * and if its records come back here later it starts afresh like a new symbol (stored minutes reloaded, book
+   * re-anchored).
+   */
+  forgetSymbol(symbol: string): void {
+    this.aux.delete(symbol);
+    this.market.delete(symbol);
+    this.tradeSeq.reset(symbol);
+    this.dirty.delete(symbol);
+    this.featureDue.delete(symbol);
   }
 
   /** true when written; the error when Redis refused it for good; throws when a retry could help. */

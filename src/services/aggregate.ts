@@ -4,7 +4,12 @@
  * → Redis hot state, with Redis checkpoints saved only after the batch's projection write succeeded, the
  * `reanchor:done` follower, and a timer that keeps features (and re-anchor requests) from going stale when
  * no batch arrives. Wiring only: the processing lives in aggregate-pipeline.ts (shared with Lambda).
+ * With consumer_config.leases several aggregator processes share the stream's shards: a LeaseCoordinator
+ * decides which shards this process reads, and every write of a symbol carries the epoch of the lease its
+ * records came under (refused in Redis once a newer owner wrote the symbol).
  */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { redisFromConfig } from './redis-from-config.js';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { BtcpipeConfig } from '../ops/config.js';
@@ -15,6 +20,7 @@ import { createKinesisClient } from '../kinesis/client.js';
 import { ensureStreams } from '../kinesis/embedded.js';
 import { KinesisStreamConsumer, type ConsumedRecord } from '../kinesis/consumer.js';
 import { RedisCheckpointStore } from '../kinesis/redis-checkpoints.js';
+import { LeaseCoordinator } from '../kinesis/lease-coordinator.js';
 import { RateMeter } from '../kinesis/rate-meter.js';
 import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { ProjectionWriter } from '../redis/projection.js';
@@ -101,8 +107,38 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   /** Serves processing.model_file as pred:{SYM}; created once (its metrics live in the registry for good). */
   let predictor: PredictionServer | undefined;
 
-  const handle = async (stream: string, batch: ConsumedRecord[], millisBehindLatest: number): Promise<void> => {
+  const leaseCfg = cc.leases;
+  /** Shard leases: one coordinator per stream (one stream only, see start()). */
+  const coordinators = new Map<string, LeaseCoordinator>();
+  /** The lease epoch each symbol's writes carry (partition key = symbol), and the symbols seen per shard. */
+  const symbolEpoch = new Map<string, number>();
+  const shardSymbols = new Map<string, Set<string>>();
+  const workerId = leaseCfg.worker_id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._:@-]/g, '-').slice(-128);
+
+  const noteLeasedBatch = (shardId: string, epoch: number, batch: readonly ConsumedRecord[]): void => {
+    let syms = shardSymbols.get(shardId);
+    if (!syms) shardSymbols.set(shardId, (syms = new Set()));
+    for (const r of batch) {
+      symbolEpoch.set(r.partitionKey, epoch);
+      syms.add(r.partitionKey);
+    }
+  };
+
+  /** A shard lease was lost or handed over: its symbols are another worker's now. */
+  const dropShard = (shardId: string, epoch: number): void => {
+    const syms = shardSymbols.get(shardId);
+    if (!syms) return;
+    for (const sym of syms) {
+      if (symbolEpoch.get(sym) !== epoch) continue;
+      symbolEpoch.delete(sym);
+      pipeline?.forgetSymbol(sym);
+    }
+    shardSymbols.delete(shardId);
+  };
+
+  const handle = async (stream: string, batch: ConsumedRecord[], millisBehindLatest: number, shardId?: string, leaseEpoch?: number): Promise<void> => {
     const pl = pipeline as AggregatorPipeline;
+    if (leaseEpoch !== undefined && shardId !== undefined) noteLeasedBatch(shardId, leaseEpoch, batch);
     const log = logger.child({ cid: correlationId(), stream });
     const records = batch.map((r) => ({ data: r.data, stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber }));
     let invalid: number;
@@ -133,6 +169,13 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
 
   async function start(): Promise<void> {
     if (started) return;
+    if (leaseCfg.enabled && streamNames.length > 1) {
+      // A symbol's events would come through leases of different streams, held by different workers, and
+      // each would fence the other's writes.
+      throw new AggregatorStartError(
+        `aggregator: consumer_config.leases needs every event type in one stream; got ${streamNames.join(', ')}`,
+      );
+    }
     started = true;
     stopping = undefined;
     if (p.model_file && !predictor) {
@@ -159,6 +202,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     writer = new ProjectionWriter(redis, {
       cluster: config.redis.cluster,
       logger,
+      ...(leaseCfg.enabled ? { fencing: { epochOf: (s: string) => symbolEpoch.get(s) } } : {}),
       onBatch: ({ latencyMs, ok }) => {
         metrics.redisOperations.inc({ result: ok ? 'ok' : 'error' });
         if (ok) {
@@ -220,11 +264,36 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
           })
         : undefined;
     for (const name of streamNames) {
+      const coordinator = leaseCfg.enabled
+        ? new LeaseCoordinator({
+            redis,
+            kinesis,
+            stream: name,
+            workerId,
+            timing: {
+              durationMs: leaseCfg.duration_ms,
+              renewIntervalMs: leaseCfg.renew_interval_ms,
+              takeIntervalMs: leaseCfg.take_interval_ms,
+              safetyMarginMs: Math.min(1000, Math.floor(leaseCfg.duration_ms / 10)),
+            },
+            initialPosition: cc.shard_iterator_type,
+            shardSyncIntervalMs: leaseCfg.shard_sync_interval_ms,
+            logger,
+            hooks: {
+              onReleased: (shardId, epoch, reason) => {
+                // A finished parent's symbols continue in its children; whoever reads those raises the fence.
+                if (reason === 'lost' || reason === 'handed_over') dropShard(shardId, epoch);
+              },
+            },
+          })
+        : undefined;
+      if (coordinator) coordinators.set(name, coordinator);
       const c = new KinesisStreamConsumer({
         client: kinesis,
         stream: name,
-        handler: (batch, ctx) => handle(name, batch, ctx.millisBehindLatest),
+        handler: (batch, ctx) => handle(name, batch, ctx.millisBehindLatest, ctx.shardId, ctx.leaseEpoch),
         checkpoints,
+        ...(coordinator ? { leases: coordinator } : {}),
         initialPosition: cc.shard_iterator_type,
         pollIntervalMs: cc.poll_interval_ms,
         maxRecordsPerPoll: cc.max_records_per_poll,
@@ -235,6 +304,8 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     }
     // One stream failing to start (e.g. missing) is retried inside its consumer; the others run regardless.
     await Promise.all([...consumers.values()].map((c) => c.start()));
+    await Promise.all([...coordinators.values()].map((c) => c.start()));
+    if (leaseCfg.enabled) logger.info({ worker_id: workerId, lease_ms: leaseCfg.duration_ms }, 'aggregator sharing shards by lease');
     // Often enough that a book going stale says so within a quarter second of crossing the threshold.
     const period = Math.max(50, Math.min(250, (p.feature_update_interval_seconds * 1000) / 2));
     timer = setInterval(tick, period);
@@ -258,6 +329,11 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       await pipeline?.idle();
       // A last attempt so features/ob written by the timer are current; failures are harmless here.
       if (pipeline?.hasDirty) await pipeline.flush().catch(() => undefined);
+      // Released only now: the readers stopped and their last checkpoints are in the leases.
+      await Promise.allSettled([...coordinators.values()].map((c) => c.stop()));
+      coordinators.clear();
+      symbolEpoch.clear();
+      shardSymbols.clear();
       await predictor?.idle();
       predictor?.attach(undefined);
       consumers.clear();
@@ -355,6 +431,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       running: started,
       consumers: Object.fromEntries([...consumers].map(([name, c]) => [name, c.stats()])),
       stream_merge: intake ? intake.stats() : null,
+      leases: coordinators.size > 0 ? Object.fromEntries([...coordinators].map(([name, c]) => [name, c.stats()])) : null,
       redis: { status: redis?.status ?? 'closed', projection: writer?.stats() ?? null },
       pipeline: pipeline?.counters() ?? null,
       reanchor_done_position: listener?.position ?? null,
