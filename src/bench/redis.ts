@@ -1,15 +1,19 @@
 /**
  * Bench section "redis": projection write latency per batch (one MULTI/EXEC round trip) and re-anchor
- * duration (snapshot received → swap done) with a 5000-level snapshot, against a private redis-server.
+ * duration (snapshot received → swap done) with a 5000-level snapshot, against a private redis-server and
+ * against a private 3-master Redis Cluster (one MULTI per symbol, sent concurrently).
  */
-import { createRedis, waitForRedisReady } from '../redis/connect.js';
+import { createRedis, waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { startEmbeddedRedis } from '../redis/embedded.js';
+import { startEmbeddedRedisCluster } from '../redis/embedded-cluster.js';
 import { ProjectionWriter, type SymbolProjection } from '../redis/projection.js';
 import { AtomicReanchor, type ReanchorState } from '../redis/reanchor.js';
 
 export interface RedisBenchResult {
   projection: { batches: number; symbolsPerBatch: number; p50Ms: number; p99Ms: number; maxMs: number };
   reanchor: { runs: number; levels: number; swapP50Ms: number; swapP99Ms: number; totalP50Ms: number; totalP99Ms: number };
+  /** The same on a local 3-master Redis Cluster. */
+  cluster: { projection: RedisBenchResult['projection']; reanchor: RedisBenchResult['reanchor'] };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -59,67 +63,95 @@ function reanchorState(levels: number, id: number): ReanchorState {
   return { ob: p.ob!.set, tr1s: p.tr1s!, tr5s: p.tr5s!, feat: { f0: '1', f1: '2' }, snapshot: { lastUpdateId: id, bids, asks } };
 }
 
+interface Measured {
+  projection: RedisBenchResult['projection'];
+  reanchor: RedisBenchResult['reanchor'];
+}
+
+async function measure(redis: RedisClient, opts: { quick: boolean; cluster: boolean }): Promise<Measured> {
+  const writer = new ProjectionWriter(redis, { cluster: opts.cluster });
+  const batches = opts.quick ? 500 : 5000;
+  const symbols = ['BTCUSDT', 'ETHUSDT'];
+  const lat: number[] = [];
+  for (let i = 0; i < 50; i++) await writer.write(symbols.map((s) => projectionFor(s, i))); // warm-up
+  for (let i = 0; i < batches; i++) {
+    const r = await writer.write(symbols.map((s) => projectionFor(s, i)));
+    lat.push(r.latencyMs);
+  }
+  lat.sort((a, b) => a - b);
+
+  const levels = 5000;
+  const runs = opts.quick ? 10 : 50;
+  const ra = new AtomicReanchor(redis, { minIntervalMs: 0, cluster: opts.cluster });
+  const swap: number[] = [];
+  const total: number[] = [];
+  await ra.run('BTCUSDT', async () => reanchorState(levels, 0)); // warm-up (script load)
+  for (let i = 1; i <= runs; i++) {
+    const state = reanchorState(levels, i);
+    const r = await ra.run('BTCUSDT', async () => state);
+    if (r.status !== 'ok') throw new Error(`bench re-anchor ${i}: ${r.status}`);
+    swap.push(r.swapMs);
+    total.push(r.totalMs);
+  }
+  swap.sort((a, b) => a - b);
+  total.sort((a, b) => a - b);
+  return {
+    projection: {
+      batches,
+      symbolsPerBatch: symbols.length,
+      p50Ms: round(percentile(lat, 50)),
+      p99Ms: round(percentile(lat, 99)),
+      maxMs: round(lat[lat.length - 1]),
+    },
+    reanchor: {
+      runs,
+      levels,
+      swapP50Ms: round(percentile(swap, 50)),
+      swapP99Ms: round(percentile(swap, 99)),
+      totalP50Ms: round(percentile(total, 50)),
+      totalP99Ms: round(percentile(total, 99)),
+    },
+  };
+}
+
+/** The same workload on a local 3-master Redis Cluster (hash-tagged keys, one MULTI per symbol). */
+async function measureCluster(opts: { quick: boolean }): Promise<Measured> {
+  const cluster = await startEmbeddedRedisCluster({ masters: 3, replicas: 0 });
+  const redis = createRedis({ cluster: true, clusterNodes: cluster.seeds, socketTimeoutMs: 5000, connectTimeoutMs: 2000 });
+  try {
+    await waitForRedisReady(redis, 10_000);
+    return await measure(redis, { quick: opts.quick, cluster: true });
+  } finally {
+    redis.disconnect();
+    await cluster.stop();
+  }
+}
+
 export async function runRedisBench(opts: { json: boolean; quick: boolean }): Promise<RedisBenchResult> {
   const server = await startEmbeddedRedis();
   const redis = createRedis({ url: server.url, socketTimeoutMs: 5000, connectTimeoutMs: 2000 });
+  let single: Measured;
   try {
     await waitForRedisReady(redis, 5000);
-    const writer = new ProjectionWriter(redis);
-    const batches = opts.quick ? 500 : 5000;
-    const symbols = ['BTCUSDT', 'ETHUSDT'];
-    const lat: number[] = [];
-    for (let i = 0; i < 50; i++) await writer.write(symbols.map((s) => projectionFor(s, i))); // warm-up
-    for (let i = 0; i < batches; i++) {
-      const r = await writer.write(symbols.map((s) => projectionFor(s, i)));
-      lat.push(r.latencyMs);
-    }
-    lat.sort((a, b) => a - b);
-
-    const levels = 5000;
-    const runs = opts.quick ? 10 : 50;
-    const ra = new AtomicReanchor(redis, { minIntervalMs: 0 });
-    const swap: number[] = [];
-    const total: number[] = [];
-    await ra.run('BTCUSDT', async () => reanchorState(levels, 0)); // warm-up (script load)
-    for (let i = 1; i <= runs; i++) {
-      const state = reanchorState(levels, i);
-      const r = await ra.run('BTCUSDT', async () => state);
-      if (r.status !== 'ok') throw new Error(`bench re-anchor ${i}: ${r.status}`);
-      swap.push(r.swapMs);
-      total.push(r.totalMs);
-    }
-    swap.sort((a, b) => a - b);
-    total.sort((a, b) => a - b);
-    const result: RedisBenchResult = {
-      projection: {
-        batches,
-        symbolsPerBatch: symbols.length,
-        p50Ms: round(percentile(lat, 50)),
-        p99Ms: round(percentile(lat, 99)),
-        maxMs: round(lat[lat.length - 1]),
-      },
-      reanchor: {
-        runs,
-        levels,
-        swapP50Ms: round(percentile(swap, 50)),
-        swapP99Ms: round(percentile(swap, 99)),
-        totalP50Ms: round(percentile(total, 50)),
-        totalP99Ms: round(percentile(total, 99)),
-      },
-    };
-    if (opts.json) {
-      console.log(JSON.stringify({ section: 'redis', ...result }));
-    } else {
-      const p = result.projection;
-      const a = result.reanchor;
-      console.log(`redis projection write (${p.symbolsPerBatch} symbols/batch, ${p.batches} batches): P50 ${p.p50Ms} ms  P99 ${p.p99Ms} ms  max ${p.maxMs} ms  (target P99 < 5 ms)`);
-      console.log(`redis re-anchor, ${a.levels}-level snapshot (${a.runs} runs): snapshot→swap P50 ${a.swapP50Ms} ms  P99 ${a.swapP99Ms} ms  (target < 2000 ms)`);
-    }
-    return result;
+    single = await measure(redis, { quick: opts.quick, cluster: false });
   } finally {
     redis.disconnect();
     await server.stop();
   }
+  const result: RedisBenchResult = { ...single, cluster: await measureCluster(opts) };
+  if (opts.json) {
+    console.log(JSON.stringify({ section: 'redis', ...result }));
+  } else {
+    const line = (what: string, m: Measured): void => {
+      const p = m.projection;
+      const a = m.reanchor;
+      console.log(`redis${what} projection write (${p.symbolsPerBatch} symbols/batch, ${p.batches} batches): P50 ${p.p50Ms} ms  P99 ${p.p99Ms} ms  max ${p.maxMs} ms  (target P99 < 5 ms)`);
+      console.log(`redis${what} re-anchor, ${a.levels}-level snapshot (${a.runs} runs): snapshot→swap P50 ${a.swapP50Ms} ms  P99 ${a.swapP99Ms} ms  (target < 2000 ms)`);
+    };
+    line('', single);
+    line(' cluster (3 masters)', result.cluster);
+  }
+  return result;
 }
 
 export const redisBench = { name: 'redis', run: runRedisBench };

@@ -316,6 +316,13 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   };
   if (env.REDIS_HOST) setPath(raw, ['redis', 'host'], env.REDIS_HOST);
   if (env.REDIS_PORT) setPath(raw, ['redis', 'port'], num(env.REDIS_PORT, 'REDIS_PORT'));
+  if (env.REDIS_CLUSTER) {
+    if (env.REDIS_CLUSTER !== 'true' && env.REDIS_CLUSTER !== 'false') {
+      throw new ConfigError(`environment variable REDIS_CLUSTER must be true or false, got ${JSON.stringify(env.REDIS_CLUSTER)}`);
+    }
+    setPath(raw, ['redis', 'cluster'], env.REDIS_CLUSTER === 'true');
+  }
+  if (env.REDIS_CLUSTER_NODES) setPath(raw, ['redis', 'cluster_nodes'], env.REDIS_CLUSTER_NODES);
   if (env.BTCPIPE_AGGREGATOR_LEASES) {
     if (env.BTCPIPE_AGGREGATOR_LEASES !== 'true' && env.BTCPIPE_AGGREGATOR_LEASES !== 'false') {
       throw new ConfigError(`environment variable BTCPIPE_AGGREGATOR_LEASES must be true or false, got ${JSON.stringify(env.BTCPIPE_AGGREGATOR_LEASES)}`);

@@ -31,6 +31,8 @@ export interface SymbolKeys {
   tr1s: string;
   tr5s: string;
   feat: string;
+  /** The served model prediction of the symbol. */
+  pred: string;
   /** Hash minuteStartMs → "count|volume" of the trades the hot path saw (REST volume gap check). */
   minutes: string;
   obNew: string;
@@ -71,6 +73,7 @@ export function symbolKeys(symbol: string, opts: { cluster?: boolean } = {}): Sy
     tr1s: `tr:${s}:1s`,
     tr5s: `tr:${s}:5s`,
     feat: `feat:${s}`,
+    pred: `pred:${s}`,
     minutes: `tr:${s}:minutes`,
     obNew: `ob:new:${s}`,
     tr1sNew: `tr:new:${s}:1s`,

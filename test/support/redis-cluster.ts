@@ -10,7 +10,7 @@ export type { EmbeddedRedisCluster };
  * disturb other files.
  */
 export function startTestCluster(opts: StartClusterOptions = {}): Promise<EmbeddedRedisCluster> {
-  return startEmbeddedRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1000, ...opts });
+  return startEmbeddedRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 2000, ...opts });
 }
 
 /** A Cluster client seeded with every node, ready. */

@@ -20,6 +20,15 @@ describe('redis.cluster config', () => {
     expect(redisOf({ cluster: '${RC:-false}' })).toMatchObject({ cluster: false });
   });
 
+  it('REDIS_CLUSTER / REDIS_CLUSTER_NODES override the file, like REDIS_HOST', () => {
+    expect(redisOf({}, { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: '127.0.0.1:7001,127.0.0.1:7002' })).toMatchObject({
+      cluster: true,
+      cluster_nodes: ['127.0.0.1:7001', '127.0.0.1:7002'],
+    });
+    expect(redisOf({ cluster: true }, { REDIS_CLUSTER: 'false' }).cluster).toBe(false);
+    expect(() => redisOf({}, { REDIS_CLUSTER: 'yes' })).toThrow(/REDIS_CLUSTER must be true or false, got "yes"/);
+  });
+
   it('still reads the older cluster_mode spelling', () => {
     expect(redisOf({ cluster_mode: true })).toMatchObject({ cluster: true });
   });

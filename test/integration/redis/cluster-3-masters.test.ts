@@ -183,8 +183,9 @@ describe('Redis Cluster, 3 masters + replicas', () => {
 
   it('a master is SIGKILLed while writes and swaps continue: its replica takes over, writes resume, the books end equal to the reference', async () => {
     const symbols = placed.map(([s]) => s);
-    const [victimSymbol, victimMaster] = placed[0];
+    const victimSymbol = placed[0][0];
     const slot = symbolSlot(victimSymbol);
+    const victimMaster = await cluster.masterOf(slot);
     const victim = cluster.nodes.find((n) => n.address === victimMaster);
     if (!victim) throw new Error(`no process for ${victimMaster}`);
 

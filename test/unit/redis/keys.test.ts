@@ -22,6 +22,7 @@ describe('symbolKeys', () => {
       tr1s: 'tr:BTCUSDT:1s',
       tr5s: 'tr:BTCUSDT:5s',
       feat: 'feat:BTCUSDT',
+      pred: 'pred:BTCUSDT',
       obNew: 'ob:new:BTCUSDT',
       tr1sNew: 'tr:new:BTCUSDT:1s',
       tr5sNew: 'tr:new:BTCUSDT:5s',
@@ -35,7 +36,7 @@ describe('symbolKeys', () => {
     fc.assert(
       fc.property(symbolArb, fc.uuid(), (sym, attempt) => {
         const k = symbolKeys(sym, { cluster: true });
-        const all = [k.ob, k.tr1s, k.tr5s, k.feat, k.minutes, k.obNew, k.tr1sNew, k.tr5sNew, k.featNew, k.flag, snapshotKey(k, attempt)];
+        const all = [k.ob, k.tr1s, k.tr5s, k.feat, k.pred, k.minutes, k.obNew, k.tr1sNew, k.tr5sNew, k.featNew, k.flag, snapshotKey(k, attempt)];
         for (const key of all) expect(hashTagOf(key)).toBe(sym);
         expect(k.ob).toBe(`ob:{${sym}}`);
       }),
