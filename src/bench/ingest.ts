@@ -1,8 +1,10 @@
 /**
  * Bench section "ingest" (the SBE ingestor):
  * (a) throughput on one core: pre-encoded SBE frames (trade / bestBidAsk / 20-level depth diff mix) through
- *     the service's own pipeline — decode + normalize + sequence check — into a real KinesisProducer
- *     (JSON serialize, batching, KPL aggregation) whose client acknowledges at once (no network);
+ *     the service's own pipeline into a real KinesisProducer (batching, KPL aggregation) whose client
+ *     acknowledges at once (no network), once per record format: 'sbe' (ids read + sequence check + the
+ *     message in its envelope) and 'json' (decode + normalize + sequence check + JSON serialize); and what
+ *     gzip of the KPL records saves in bytes and costs in CPU for each format;
  * (b) latency: the real simulator → the real service → a private kinesis-local at ~5,000 msg/s, frame
  *     put into the producer → PutRecords acknowledged, P50/P95/P99. Decode runs synchronously in the
  *     frame handler before the put, so frame-received → put is the decode time (< 1 µs, section "decode").
@@ -11,15 +13,20 @@ import { performance } from 'node:perf_hooks';
 import type { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { encodeBestBidAskFrame, encodeDepthDiffFrame, encodeTradesFrame } from '../binance/sbe-encode.js';
 import { startEmbeddedKinesis } from '../kinesis/embedded.js';
+import { MarketEventEncoder } from '../kinesis/event-json.js';
+import { aggregateRecords } from '../kinesis/kpl.js';
 import { KinesisProducer } from '../kinesis/producer.js';
+import { compressRecord, inflateRecord } from '../kinesis/record-compression.js';
 import { resolveConfig } from '../ops/config.js';
 import { createLogger } from '../ops/logger.js';
 import { createSbeIngestService } from '../services/ingest-sbe.js';
-import { SbeIngestPipeline } from '../services/ingest-sbe-pipeline.js';
+import { SbeIngestPipeline, type RecordFormat } from '../services/ingest-sbe-pipeline.js';
 import { startSimulator } from '../sim/index.js';
 import type { BenchSection } from './index.js';
 
 export interface IngestThroughput {
+  /** What each Kinesis user record holds (aws.kinesis.record_format). */
+  record_format: RecordFormat;
   seconds: number;
   frames_per_second: number;
   events_per_second: number;
@@ -27,6 +34,21 @@ export interface IngestThroughput {
   events_per_kinesis_record: number;
   /** Sequence gaps the pipeline reported while timed (the frames are gap-free: anything else is a bug). */
   gaps: number;
+  /** Bytes put on Kinesis per event (KPL records, no gzip). */
+  kinesis_bytes_per_event: number;
+}
+
+/** Whether gzip of whole KPL records pays, per record format: bytes on the wire against the CPU it costs. */
+export interface GzipFigures {
+  record_format: RecordFormat;
+  events: number;
+  bytes_per_event: number;
+  gzip_bytes_per_event: number;
+  /** raw / gzip */
+  ratio: number;
+  /** gzip (level 1) CPU per event, µs, on the producer; the reader's gunzip comes on top. */
+  gzip_us_per_event: number;
+  gunzip_us_per_event: number;
 }
 
 export interface IngestLatency {
@@ -45,20 +67,26 @@ export interface IngestLatency {
 }
 
 export interface IngestBenchResult {
+  /** The default record format (sbe). */
   throughput: IngestThroughput;
+  /** The same frames with record_format json, for comparison. */
+  throughput_json: IngestThroughput;
+  gzip: { sbe: GzipFigures; json: GzipFigures };
   latency: IngestLatency;
 }
 
 const STREAMS = { trade: 'bench-ingest-trade', bestbidask: 'bench-ingest-bestbidask', depth: 'bench-ingest-depth' };
 
-/** A Kinesis client that accepts every PutRecords at once (measures our CPU, not a network). */
-function instantKinesis(): KinesisClient {
+/** A Kinesis client that accepts every PutRecords at once (measures our CPU, not a network); counts the bytes. */
+function instantKinesis(): { client: KinesisClient; bytes: () => number } {
   let seq = 0;
-  const send = async (cmd: PutRecordsCommand): Promise<unknown> => ({
-    FailedRecordCount: 0,
-    Records: (cmd.input.Records ?? []).map(() => ({ SequenceNumber: String(++seq), ShardId: 'shardId-000000000000' })),
-  });
-  return { send, destroy: () => undefined } as unknown as KinesisClient;
+  let bytes = 0;
+  const send = async (cmd: PutRecordsCommand): Promise<unknown> => {
+    const records = cmd.input.Records ?? [];
+    for (const r of records) bytes += r.Data?.length ?? 0;
+    return { FailedRecordCount: 0, Records: records.map(() => ({ SequenceNumber: String(++seq), ShardId: 'shardId-000000000000' })) };
+  };
+  return { client: { send, destroy: () => undefined } as unknown as KinesisClient, bytes: () => bytes };
 }
 
 /**
@@ -124,9 +152,15 @@ function frames(n: number): Uint8Array[] {
   return out;
 }
 
-export async function runIngestThroughput(seconds: number): Promise<IngestThroughput> {
-  const producer = new KinesisProducer({ client: instantKinesis(), batchSize: 500, lingerMs: 5, aggregate: true, maxBufferedEvents: 1_000_000 });
-  const pipeline = new SbeIngestPipeline({ streams: STREAMS, sink: (stream, ev) => producer.putEvent(stream, ev) });
+export async function runIngestThroughput(seconds: number, recordFormat: RecordFormat = 'sbe'): Promise<IngestThroughput> {
+  const kinesis = instantKinesis();
+  const producer = new KinesisProducer({ client: kinesis.client, batchSize: 500, lingerMs: 5, aggregate: true, maxBufferedEvents: 1_000_000 });
+  const pipeline = new SbeIngestPipeline({
+    streams: STREAMS,
+    recordFormat,
+    sink: (stream, ev) => producer.putEvent(stream, ev),
+    sinkRecord: (stream, key, record) => producer.putData(stream, key, record),
+  });
   const pass = frames(20_000);
   const recv = Date.now() * 1000;
   // Warm-up pass (JIT), not timed.
@@ -134,6 +168,7 @@ export async function runIngestThroughput(seconds: number): Promise<IngestThroug
   await producer.flush(30_000);
   const before = pipeline.stats();
   const sentBefore = producer.stats();
+  const bytesBefore = kinesis.bytes();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   while (performance.now() < end) {
@@ -149,15 +184,65 @@ export async function runIngestThroughput(seconds: number): Promise<IngestThroug
   const after = pipeline.stats();
   const sent = producer.stats();
   await producer.close();
-  const events = sent.events_sent - sentBefore.events_sent;
+  // Events the pipeline forwarded (a user record carries one venue message, which may hold several).
+  const events = after.events_out - before.events_out;
   const records = sent.records_sent - sentBefore.records_sent;
   return {
+    record_format: recordFormat,
     seconds: Math.round(elapsed * 100) / 100,
     frames_per_second: Math.round((after.messages_decoded - before.messages_decoded) / elapsed),
     events_per_second: Math.round(events / elapsed),
     kinesis_records: records,
     events_per_kinesis_record: records ? Math.round((events / records) * 10) / 10 : 0,
     gaps: after.gaps - before.gaps,
+    kinesis_bytes_per_event: events ? Math.round(((kinesis.bytes() - bytesBefore) / events) * 10) / 10 : 0,
+  };
+}
+
+/** KPL records of 500 user records of the bench's frames in `recordFormat`, gzipped and gunzipped as the producer and readers do. */
+export function measureGzip(recordFormat: RecordFormat, n = 20_000): GzipFigures {
+  const users: Buffer[] = [];
+  const encoder = new MarketEventEncoder();
+  const pipeline = new SbeIngestPipeline({
+    streams: STREAMS,
+    recordFormat,
+    sink: (_s, ev) => users.push(Buffer.from(encoder.encode(ev))),
+    sinkRecord: (_s, _k, record) => users.push(record),
+  });
+  const recv = Date.now() * 1000;
+  for (const f of frames(n)) pipeline.onFrame(f, recv);
+  const events = pipeline.stats().events_out;
+  const kpl: Buffer[] = [];
+  for (let i = 0; i < users.length; i += 500) kpl.push(...aggregateRecords(users.slice(i, i + 500).map((data) => ({ partitionKey: 'BTCUSDT', data }))).map((r) => r.data));
+  // The fastest of a few runs: the machine may be shared, and interference only ever adds time.
+  const time = (f: () => void): number => {
+    f(); // warm-up
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      f();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+  let zipped: Buffer[] = [];
+  const zipMs = time(() => {
+    zipped = kpl.map((r) => compressRecord(r, 'gzip'));
+  });
+  const unzipMs = time(() => {
+    for (const z of zipped) inflateRecord(z);
+  });
+  const raw = kpl.reduce((a, r) => a + r.length, 0);
+  const gz = zipped.reduce((a, r) => a + r.length, 0);
+  const r1 = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    record_format: recordFormat,
+    events,
+    bytes_per_event: r1(raw / events),
+    gzip_bytes_per_event: r1(gz / events),
+    ratio: r1(raw / gz),
+    gzip_us_per_event: r1((zipMs * 1000) / events),
+    gunzip_us_per_event: r1((unzipMs * 1000) / events),
   };
 }
 
@@ -219,12 +304,22 @@ export async function runIngestLatency(seconds: number, simRate = 10_000): Promi
 }
 
 export async function runIngestBench(opts: { json: boolean; quick: boolean }): Promise<IngestBenchResult> {
-  const throughput = await runIngestThroughput(opts.quick ? 1 : 5);
+  const throughput = await runIngestThroughput(opts.quick ? 1 : 5, 'sbe');
+  const throughputJson = await runIngestThroughput(opts.quick ? 1 : 5, 'json');
+  const gzip = { sbe: measureGzip('sbe', opts.quick ? 5_000 : 20_000), json: measureGzip('json', opts.quick ? 5_000 : 20_000) };
   if (!opts.json) {
-    process.stdout.write(
-      `ingest (a) one core, decode + sequence + serialize + KPL batch: ${throughput.frames_per_second} frames/s, ${throughput.events_per_second} events/s ` +
-        `(${throughput.events_per_kinesis_record} events per Kinesis record, ${throughput.gaps} gaps)\n`,
-    );
+    for (const t of [throughput, throughputJson]) {
+      process.stdout.write(
+        `ingest (a) one core, record format ${t.record_format}, ${t.record_format === 'sbe' ? 'ids read + sequence + envelope' : 'decode + sequence + serialize'} + KPL batch: ` +
+          `${t.frames_per_second} frames/s, ${t.events_per_second} events/s (${t.events_per_kinesis_record} events per Kinesis record, ${t.kinesis_bytes_per_event} bytes/event, ${t.gaps} gaps)\n`,
+      );
+    }
+    for (const g of [gzip.sbe, gzip.json]) {
+      process.stdout.write(
+        `ingest gzip, record format ${g.record_format}: ${g.bytes_per_event} → ${g.gzip_bytes_per_event} bytes/event (×${g.ratio}) for ` +
+          `${g.gzip_us_per_event} µs/event gzip + ${g.gunzip_us_per_event} µs/event gunzip\n`,
+      );
+    }
   }
   const latency = await runIngestLatency(opts.quick ? 3 : 10);
   if (!opts.json) {
@@ -233,7 +328,7 @@ export async function runIngestBench(opts: { json: boolean; quick: boolean }): P
         `P99 ${latency.p99_ms} ms  max ${latency.max_ms} ms over ${latency.events_acked} events; gaps ${latency.gaps}, dropped ${latency.dropped}\n`,
     );
   }
-  return { throughput, latency };
+  return { throughput, throughput_json: throughputJson, gzip, latency };
 }
 
 export const ingestSection: BenchSection = { name: 'ingest', run: runIngestBench };

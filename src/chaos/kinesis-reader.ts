@@ -7,6 +7,8 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type Kin
 import { deaggregateRecordData } from '../kinesis/deaggregate.js';
 import { localKinesisClient } from '../kinesis/embedded.js';
 import { inflateRecord } from '../kinesis/record-compression.js';
+import { decodeUserRecord } from '../kinesis/record-format.js';
+import { isSbeRecord } from '../kinesis/record-sbe.js';
 
 export interface TradeTally {
   /** symbol → trade id → times seen */
@@ -26,6 +28,10 @@ export function tallyRecord(tally: TradeTally, data: Uint8Array): void {
     return;
   }
   for (const u of users) {
+    if (isSbeRecord(u)) {
+      tallySbe(tally, u);
+      continue;
+    }
     let o: unknown;
     try {
       o = JSON.parse(u.toString('utf8'));
@@ -43,6 +49,26 @@ export function tallyRecord(tally: TradeTally, data: Uint8Array): void {
       tally.undecodable += 1;
       continue;
     }
+    let m = tally.trades.get(e.symbol);
+    if (!m) {
+      m = new Map();
+      tally.trades.set(e.symbol, m);
+    }
+    m.set(e.trade_id, (m.get(e.trade_id) ?? 0) + 1);
+  }
+}
+
+/** An SBE user record: the trades of the venue message it carries. */
+function tallySbe(tally: TradeTally, data: Uint8Array): void {
+  let events;
+  try {
+    events = decodeUserRecord(data).events;
+  } catch {
+    tally.undecodable += 1;
+    return;
+  }
+  for (const e of events) {
+    if (e.type !== 'trade') continue;
     let m = tally.trades.get(e.symbol);
     if (!m) {
       m = new Map();

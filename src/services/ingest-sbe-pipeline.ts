@@ -3,12 +3,18 @@ import { decodeFrame, SbeDecodeError, TEMPLATE_BEST_BID_ASK, TEMPLATE_DEPTH_DIFF
 import type { SbeDecodeErrorCode } from '../binance/sbe-decode.js';
 import { streamKeyOf, type MarketEvent } from '../core/events.js';
 import { ConnectionSequencer, type MergedSequencePosition, type SequenceOutput, type SequenceStream } from '../core/stream-sequence.js';
+import { encodeSbeRecord } from '../kinesis/record-sbe.js';
+import { SbeFrameIds, type FrameKind } from './ingest-sbe-ids.js';
 
 /**
  * The SBE ingestor's per-frame path, without sockets: decode → sequence merge across the connections of
  * a rotation (duplicates dropped, frames of a connection running ahead held until the sequence reaches
- * them, gaps reported) → hand each event to the sink (the Kinesis producer) on its type's stream.
+ * them, gaps reported) → the sink (the Kinesis producer) on its type's stream.
  * A bad frame is counted and skipped; nothing thrown by a frame escapes into the WebSocket handler.
+ *
+ * Record formats: 'sbe' forwards the venue's message bytes as they are (one SBE record per message, see
+ * kinesis/record-sbe.ts) and reads only the ids the merge needs (SbeFrameIds: no prices, no strings
+ * beyond the symbol); 'json' decodes every event and hands it to the sink as a MarketEvent.
  */
 
 /** The venue stream a frame came from (metric label `stream`). */
@@ -39,12 +45,19 @@ export interface IngestPipelineHooks {
   /** A sampled decode duration, seconds. */
   onDecodeSample?(seconds: number): void;
   /** The sink refused an event (producer closed, oversized record); the event is lost and counted. */
-  onSinkError?(err: unknown, event: MarketEvent): void;
+  onSinkError?(err: unknown, event: Pick<MarketEvent, 'type' | 'symbol'>): void;
 }
+
+export type RecordFormat = 'sbe' | 'json';
 
 export interface IngestPipelineOptions {
   streams: KinesisStreamNames;
-  sink: (stream: string, event: MarketEvent) => void;
+  /** Default 'json' (the sink gets events); 'sbe' needs `sinkRecord`. */
+  recordFormat?: RecordFormat;
+  /** 'json': one normalized event. */
+  sink?: (stream: string, event: MarketEvent) => void;
+  /** 'sbe': one SBE record (the venue's message behind the envelope), partition key = its symbol. */
+  sinkRecord?: (stream: string, partitionKey: string, record: Buffer) => void;
   hooks?: IngestPipelineHooks;
   /** Time one frame in this many (a power of two), so timing costs nothing measurable. Default 64. */
   decodeSampleEvery?: number;
@@ -64,6 +77,8 @@ export interface IngestPipelineStats {
   decode_samples: number;
   messages_by_stream: Record<FrameStream, number>;
   events_out: number;
+  /** Kinesis user records handed to the sink (= events_out for 'json'; one per venue message for 'sbe'). */
+  records_out: number;
   duplicates_dropped: number;
   gaps: number;
   missing_ids: number;
@@ -92,9 +107,56 @@ function streamOfTemplate(frame: Uint8Array): FrameStream {
   }
 }
 
+/** One venue message on the 'sbe' path: put once, when the merge forwards the first of its events. */
+interface FrameRecord {
+  frame: Uint8Array;
+  recvTsUs: number;
+  connectionId: number;
+  put: boolean;
+}
+
+/**
+ * What the merge sees of an SBE message on the 'sbe' path: the type, symbol and ids it reads, nothing of
+ * the message's values (they stay in its bytes). One shape for every kind keeps the merge's property
+ * reads monomorphic; `rec` leads back to the message.
+ */
+interface MergeRef {
+  type: FrameKind;
+  symbol: string;
+  event_ts: number;
+  source: 'sbe';
+  trade_id: number;
+  sequence_id: number;
+  first_update_id: number;
+  final_update_id: number;
+  last_update_id: number;
+  rec: FrameRecord;
+}
+
+function mergeRef(type: FrameKind, symbol: string, eventTs: number, first: number, last: number, rec: FrameRecord): MarketEvent {
+  const ref: MergeRef = {
+    type,
+    symbol,
+    event_ts: eventTs,
+    source: 'sbe',
+    trade_id: first,
+    sequence_id: last,
+    first_update_id: first,
+    final_update_id: last,
+    last_update_id: last,
+    rec,
+  };
+  // The merge reads only type, symbol and the ids above; it never looks at a MarketEvent's values.
+  return ref as unknown as MarketEvent;
+}
+
 export class SbeIngestPipeline implements SequenceOutput {
   readonly sequence: ConnectionSequencer;
-  private readonly sink: IngestPipelineOptions['sink'];
+  private readonly format: RecordFormat;
+  private readonly sink: NonNullable<IngestPipelineOptions['sink']>;
+  private readonly sinkRecord: NonNullable<IngestPipelineOptions['sinkRecord']>;
+  private readonly ids = new SbeFrameIds();
+  private recordsOut = 0;
   private readonly hooks: IngestPipelineHooks;
   private readonly streamNames: KinesisStreamNames;
   private readonly sampleMask: number;
@@ -121,7 +183,14 @@ export class SbeIngestPipeline implements SequenceOutput {
       throw new RangeError(`decodeSampleEvery must be a power of two, got ${every}`);
     }
     this.sampleMask = every - 1;
-    this.sink = opts.sink;
+    this.format = opts.recordFormat ?? 'json';
+    const missing = (what: string) => (): never => {
+      throw new Error(`SbeIngestPipeline: record format ${this.format} needs ${what}`);
+    };
+    if (this.format === 'json' && !opts.sink) missing('sink')();
+    if (this.format === 'sbe' && !opts.sinkRecord) missing('sinkRecord')();
+    this.sink = opts.sink ?? missing('sink');
+    this.sinkRecord = opts.sinkRecord ?? missing('sinkRecord');
     this.hooks = opts.hooks ?? {};
     this.streamNames = opts.streams;
     this.recentLimit = opts.recentGaps ?? 100;
@@ -134,6 +203,10 @@ export class SbeIngestPipeline implements SequenceOutput {
    * venue's order; connections overlap during a rotation). Never throws.
    */
   onFrame(frame: Uint8Array, recvTsUs: number, connectionId = 0): void {
+    if (this.format === 'sbe') {
+      this.onSbeFrame(frame, recvTsUs, connectionId);
+      return;
+    }
     // The last frame of each block is timed, so the first (cold, un-optimized) decode never is.
     const sampled = (this.frames++ & this.sampleMask) === this.sampleMask;
     let events: MarketEvent[];
@@ -159,6 +232,43 @@ export class SbeIngestPipeline implements SequenceOutput {
     for (const ev of events) this.sequence.accept(ev, connectionId, this.sequenceOut);
   }
 
+  /** 'sbe': read the ids, merge them, and put the message itself once the merge forwards it. */
+  private onSbeFrame(frame: Uint8Array, recvTsUs: number, connectionId: number): void {
+    const sampled = (this.frames++ & this.sampleMask) === this.sampleMask;
+    const ids = this.ids;
+    try {
+      if (sampled) {
+        const t0 = performance.now();
+        ids.wrap(frame);
+        const ms = performance.now() - t0;
+        this.sampleSum += ms;
+        this.samples++;
+        this.hooks.onDecodeSample?.(ms / 1000);
+      } else {
+        ids.wrap(frame);
+      }
+    } catch (err) {
+      this.decodeFailed(err);
+      return;
+    }
+    this.decoded++;
+    const stream = FRAME_STREAM_OF[ids.kind];
+    this.byStream[stream]++;
+    this.hooks.onMessage?.(stream);
+    const rec: FrameRecord = { frame, recvTsUs, connectionId, put: false };
+    if (ids.kind !== 'trade') {
+      this.sequence.accept(mergeRef(ids.kind, ids.symbol, ids.eventTs, ids.firstId, ids.lastId, rec), connectionId, this.sequenceOut);
+      return;
+    }
+    // Trade ids are merged one by one (a message may repeat some ids of another connection's message); the
+    // message is put when its first new trade is forwarded, and the aggregator drops the repeated ones.
+    const { symbol, eventTs, count } = ids;
+    for (let i = 0; i < count; i++) {
+      const id = i === 0 ? ids.firstId : i === count - 1 ? ids.lastId : ids.tradeId(i);
+      this.sequence.accept(mergeRef('trade', symbol, eventTs, id, id, rec), connectionId, this.sequenceOut);
+    }
+  }
+
   /** A connection closed: another takes over its place in each sequence; held events flush. Never throws. */
   onConnectionClosed(connectionId: number): void {
     this.sequence.closed(connectionId, this.sequenceOut);
@@ -175,7 +285,15 @@ export class SbeIngestPipeline implements SequenceOutput {
   /** SequenceOutput: the next event of the merged sequence. */
   forward(ev: MarketEvent): void {
     try {
-      this.sink(this.streamNames[streamKeyOf(ev.type)], ev);
+      const rec = (ev as unknown as Partial<MergeRef>).rec;
+      if (rec === undefined) {
+        this.sink(this.streamNames[streamKeyOf(ev.type)], ev);
+        this.recordsOut++;
+      } else if (!rec.put) {
+        rec.put = true;
+        this.sinkRecord(this.streamNames[streamKeyOf(ev.type)], ev.symbol, encodeSbeRecord(rec.frame, rec.recvTsUs, rec.connectionId));
+        this.recordsOut++;
+      }
       this.eventsOut++;
     } catch (err) {
       this.sinkErrors++;
@@ -217,6 +335,7 @@ export class SbeIngestPipeline implements SequenceOutput {
       decode_samples: this.samples,
       messages_by_stream: { ...this.byStream },
       events_out: this.eventsOut,
+      records_out: this.recordsOut,
       duplicates_dropped: this.duplicates,
       gaps: this.gaps,
       missing_ids: this.missing,

@@ -1,7 +1,8 @@
 /**
- * `btcpipe ingest --mode sbe`: the hot path. Binance SBE WebSocket (SbeStreamClient) → decode + sequence
+ * `btcpipe ingest --mode sbe`: the hot path. Binance SBE WebSocket (SbeStreamClient) → ids read + sequence
  * merge across rotating connections (SbeIngestPipeline) → Kinesis, one stream per event type, partition key = symbol
- * (KinesisProducer). Wiring only: every rule lives in the modules it composes.
+ * (KinesisProducer); each user record is the venue's SBE message in its envelope (aws.kinesis.record_format
+ * sbe, the default) or one event's JSON (json). Wiring only: every rule lives in the modules it composes.
  *
  *   const service = createSbeIngestService(config, logger);   // config.mode === 'sbe'
  *   await runService(service, config, logger);                // /health, /stats, /metrics
@@ -125,7 +126,9 @@ class SbeIngestService implements Service {
 
     this.pipeline = new SbeIngestPipeline({
       streams: this.streams,
+      recordFormat: k.record_format,
       sink: (stream, ev) => this.producer.putEvent(stream, ev),
+      sinkRecord: (stream, partitionKey, record) => this.producer.putData(stream, partitionKey, record),
       hooks: {
         onMessage: (s) => this.metrics.messages[s].inc(),
         onDecodeSample: (seconds) => this.metrics.decodeDuration.observe(seconds),

@@ -1,12 +1,14 @@
 /**
  * Test harness for the SBE ingestor: a config built like the CLI's (resolveConfig), a logger whose JSON
  * lines are captured, and a plain AWS SDK reader (GetRecords + aws-kinesis-agg de-aggregation, none of
- * the project's consumer code) that follows every shard of the ingestor's streams.
+ * the project's consumer code; user records read by decodeUserRecord) that follows every shard of the
+ * ingestor's streams.
  */
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { localKinesisClient } from '../../../src/kinesis/embedded.js';
+import { decodeUserRecord } from '../../../src/kinesis/record-format.js';
 import { resolveConfig, type BtcpipeConfig } from '../../../src/ops/config.js';
 import { createLogger, type Logger } from '../../../src/ops/logger.js';
 import { uniqueSuffix } from '../../support/servers.js';
@@ -100,6 +102,8 @@ export interface ReadEvent {
 /** Follows every shard of the given streams from TRIM_HORIZON, collecting user records in order. */
 export class PlainKinesisReader {
   readonly events: ReadEvent[] = [];
+  /** User records read (what the producer counts as sent; an SBE trades message may hold several events). */
+  userRecords = 0;
   private readonly client: KinesisClient;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -157,13 +161,12 @@ export class PlainKinesisReader {
             agg.deaggregateSync({ partitionKey: r.PartitionKey as string, sequenceNumber: r.SequenceNumber as string, data }, true, (err, recs) => {
               if (err) throw err;
               for (const u of recs ?? []) {
-                this.events.push({
-                  stream: cur.stream,
-                  shardId: cur.shardId,
-                  partitionKey: u.partitionKey,
-                  event: JSON.parse(Buffer.from(u.data, 'base64').toString('utf8')) as Record<string, unknown>,
-                });
-                got++;
+                this.userRecords++;
+                // Either record format: one event's JSON, or an SBE message (a trades message may hold several).
+                for (const ev of decodeUserRecord(Buffer.from(u.data, 'base64')).events) {
+                  this.events.push({ stream: cur.stream, shardId: cur.shardId, partitionKey: u.partitionKey, event: { ...ev } });
+                  got++;
+                }
               }
             });
           }

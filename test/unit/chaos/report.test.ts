@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateRecords } from '../../../src/kinesis/deaggregate.js';
 import { tallyRecord, type TradeTally } from '../../../src/chaos/kinesis-reader.js';
+import { encodeTradesFrame } from '../../../src/binance/sbe-encode.js';
+import { encodeSbeRecord } from '../../../src/kinesis/record-sbe.js';
 import {
   attributeToFaults,
   buildReport,
@@ -203,6 +205,19 @@ describe('Kinesis trade tally', () => {
     for (const rec of agg) tallyRecord(t, rec.data);
     tallyRecord(t, Buffer.from('{"type":"trade"'));
     expect([...(t.trades.get('BTCUSDT') ?? [])]).toEqual([[1, 1], [2, 2]]);
+    expect(t.undecodable).toBe(1);
+  });
+
+  it('counts the trades of SBE records (a message may hold several); a broken one is undecodable', () => {
+    const t: TradeTally = { trades: new Map(), undecodable: 0, records: 0 };
+    const frame = encodeTradesFrame({
+      symbol: 'BTCUSDT', eventTimeUs: 1_700_000_000_000_000, transactTimeUs: 1_700_000_000_000_000, priceExponent: -2, qtyExponent: -8,
+      trades: [{ id: 3, price: '1.00', qty: '1', isBuyerMaker: true }, { id: 4, price: '1.00', qty: '1', isBuyerMaker: false }],
+    });
+    const rec = encodeSbeRecord(frame, 1, 0);
+    const agg = aggregateRecords([{ partitionKey: 'BTCUSDT', data: rec }, { partitionKey: 'BTCUSDT', data: rec.subarray(0, 30) }]);
+    for (const r of agg) tallyRecord(t, r.data);
+    expect([...(t.trades.get('BTCUSDT') ?? [])]).toEqual([[3, 1], [4, 1]]);
     expect(t.undecodable).toBe(1);
   });
 });

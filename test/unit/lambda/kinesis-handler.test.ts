@@ -3,7 +3,9 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { BestBidAskEvent, DepthEvent, Level, MarketEvent, TradeEvent } from '../../../src/core/events.js';
 import { SymbolState } from '../../../src/core/symbol-state.js';
 import { buildStagingState } from '../../../src/core/staging.js';
+import { encodeEventFrame } from '../../../src/binance/sbe-encode.js';
 import { aggregateRecords } from '../../../src/kinesis/deaggregate.js';
+import { encodeSbeRecord } from '../../../src/kinesis/record-sbe.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../../src/redis/embedded.js';
 import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
 import { REANCHOR_REQUESTS_STREAM, symbolKeys } from '../../../src/redis/keys.js';
@@ -149,6 +151,24 @@ describe('Lambda kinesis handler', () => {
     expect((await redis.hgetall(symbolKeys(SYM).tr5s)).count).toBe('4');
     const state = await warmState();
     expect(state?.counters.decode_errors).toBe(1);
+  });
+
+  it('applies SBE records like JSON ones, both formats in one aggregated record; a bad SBE message is skipped and counted', async () => {
+    const sbe = (ev: MarketEvent): Buffer => encodeSbeRecord(encodeEventFrame(ev), Date.now() * 1000, 1);
+    const [agg] = aggregateRecords([
+      { partitionKey: SYM, data: sbe(trade(5, '100.7', '0.5', 7010)) },
+      { partitionKey: SYM, data: Buffer.from(JSON.stringify(trade(6, '100.8', '0.25', 7020))) },
+      { partitionKey: SYM, data: sbe(trade(7, '100.9', '0.125', 7030)) },
+      { partitionKey: SYM, data: sbe(trade(8, '101', '1', 7040)).subarray(0, 40) },
+    ]);
+    const before = await warmState();
+    const res = await handler({ Records: [lambdaKinesisRecord({ stream: 'market-sbe-events', partitionKey: SYM, data: agg.data, sequenceNumber: String(seq++) })] });
+    expect(res.batchItemFailures).toEqual([]);
+    const tr5 = await redis.hgetall(symbolKeys(SYM).tr5s);
+    expect(tr5.count).toBe('7');
+    const state = await warmState();
+    expect(state!.counters.decode_errors - before!.counters.decode_errors).toBe(1);
+    expect(state!.counters.dead_letters - before!.counters.dead_letters).toBe(1);
   });
 
   it('ignores records from a stream other than the configured one (each would build a partial state)', async () => {
