@@ -36,6 +36,7 @@ export function toneOf(status: string | undefined): Tone {
     case 'monitoring':
     case 'loaded':
     case 'live':
+    case 'serving':
       return 'ok';
     case 'degraded':
     case 'resyncing':
@@ -187,6 +188,21 @@ const KNOWN: Record<string, Describe> = {
       label: 'Gap checks',
       text: join([str(c.status), n !== undefined && `${fmtNum(n)} gaps today${by ? ` (${by})` : ''}`, stalled.length > 0 ? `stalled: ${stalled.join(', ')}` : 'nothing stalled', ago(c.last_check_time, now) && `checked ${ago(c.last_check_time, now)}`]),
       tone: worst(toneOf(str(c.status)), stalled.length > 0 ? 'warn' : 'ok'),
+    };
+  },
+  predictor: (c) => {
+    const model = str(c.model_id);
+    const syms = isObj(c.symbols) ? Object.entries(c.symbols).filter((e): e is [string, Obj] => isObj(e[1])) : [];
+    const scores = syms.map(([sym, s]) => {
+      const f1 = num(s.macro_f1);
+      const base = num(s.baseline_macro_f1);
+      const n = num(s.scored) ?? 0;
+      return `${sym} ${n} scored${f1 !== undefined ? `, macro-F1 ${f1.toFixed(2)}${base !== undefined ? ` vs ${base.toFixed(2)} persistence` : ''}` : ''}`;
+    });
+    return {
+      label: 'Predictions',
+      text: join([str(c.status), model && `model ${model}`, ...scores]) || '-',
+      tone: str(c.status) === 'serving' ? 'ok' : 'info',
     };
   },
   s3_writer: (c) => {

@@ -22,6 +22,8 @@ export interface OnlineScoreSnapshot {
   /** Predictions whose horizon could no longer be looked up (the state's mid history had moved past it). */
   expired: number;
   accuracy: number | null;
+  /** Accuracy of persistence (always flat): the share of flat outcomes. */
+  baseline_accuracy: number | null;
   macro_f1: number | null;
   baseline_macro_f1: number | null;
   mse: number | null;
@@ -102,6 +104,7 @@ export class OnlineScore {
     const n = this.n;
     let hits = 0;
     for (let c = 0; c < 3; c++) hits += this.conf[c][c];
+    const flatHits = this.confBase[FLAT][FLAT];
     const sst = this.m2Ret;
     const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
     return {
@@ -110,6 +113,7 @@ export class OnlineScore {
       pending: this.pending.length,
       expired: this.expiredCount,
       accuracy: n > 0 ? hits / n : null,
+      baseline_accuracy: n > 0 ? flatHits / n : null,
       macro_f1: num(macroF1FromConfusion(this.conf)),
       baseline_macro_f1: num(macroF1FromConfusion(this.confBase)),
       mse: n > 0 ? this.sse / n : null,

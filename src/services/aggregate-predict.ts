@@ -246,8 +246,8 @@ export class PredictionServer {
   health(): Record<string, unknown> {
     const symbols: Record<string, unknown> = {};
     for (const [symbol, s] of this.scores) {
-      const { scored, accuracy, macro_f1, baseline_macro_f1, mse, baseline_mse, r2 } = s.snapshot();
-      symbols[symbol] = { scored, accuracy, macro_f1, baseline_macro_f1, mse, baseline_mse, r2 };
+      const { scored, accuracy, baseline_accuracy, macro_f1, baseline_macro_f1, mse, baseline_mse, r2 } = s.snapshot();
+      symbols[symbol] = { scored, accuracy, baseline_accuracy, macro_f1, baseline_macro_f1, mse, baseline_mse, r2 };
     }
     return {
       status: this.last.size > 0 ? 'serving' : 'waiting',

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { describeService, type ServiceCard } from '../dashboard/cards.js';
 import { percentile, Series } from '../dashboard/history.js';
+import { predictionView, predKeyOfFeat } from '../dashboard/prediction.js';
 import { buildEpisodes, type CriterionRise, type Episode, type ReanchorDone, type ReanchorRequest } from '../dashboard/timeline.js';
 import { REANCHOR_DONE_STREAM, REANCHOR_REQUESTS_STREAM } from '../redis/keys.js';
 
@@ -12,7 +13,7 @@ import { REANCHOR_DONE_STREAM, REANCHOR_REQUESTS_STREAM } from '../redis/keys.js
  * re-anchor streams) and each service's /health, keeps what it saw for a window in memory, and serves one page
  * (src/dashboard/public, with uPlot from node_modules: nothing is fetched from the internet) that draws it:
  * price with trades and spread, the book ladder, how fresh `ob:` is, gaps and re-anchors, feature sparklines,
- * service cards. Read-only.
+ * the served prediction (`pred:`) with the aggregator's online score of it, service cards. Read-only.
  */
 
 export interface DashboardOptions {
@@ -60,22 +61,33 @@ interface FeaturePoint {
   t: number;
   values: Record<string, number>;
 }
+interface PredictionPoint {
+  t: number;
+  down: number | null;
+  flat: number | null;
+  up: number | null;
+}
 
 interface SymbolHistory {
   samples: Series<Sample>;
   trades: Series<TradePoint>;
   features: Series<FeaturePoint>;
+  predictions: Series<PredictionPoint>;
   requests: ReanchorRequest[];
   dones: ReanchorDone[];
   ob: Record<string, string>;
   tr1s: Record<string, string>;
   tr5s: Record<string, string>;
   feat: Record<string, string>;
+  pred: Record<string, string>;
   lastTradeTs?: string;
   lastFeatTs?: string;
+  lastPredTs?: string;
 }
 
 const FRESHNESS_WINDOW_MS = 60_000;
+/** Hashes read per symbol and poll: ob, tr 1 s, tr 5 s, feat, pred. */
+const KEYS_PER_SYMBOL = 5;
 const BOOK_LEVELS = 10;
 
 const PUBLIC_DIR = new URL('../../src/dashboard/public/', import.meta.url);
@@ -145,12 +157,14 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       samples: new Series(windowMs),
       trades: new Series(windowMs),
       features: new Series(windowMs),
+      predictions: new Series(windowMs),
       requests: [],
       dones: [],
       ob: {},
       tr1s: {},
       tr5s: {},
       feat: {},
+      pred: {},
     });
   }
   let health: Record<string, unknown> = {};
@@ -189,7 +203,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     const pipe = o.redis.pipeline();
     for (const s of o.symbols) {
       const k = o.keyOf(s);
-      pipe.hgetall(k.ob).hgetall(k.tr1s).hgetall(k.tr5s).hgetall(k.feat);
+      pipe.hgetall(k.ob).hgetall(k.tr1s).hgetall(k.tr5s).hgetall(k.feat).hgetall(predKeyOfFeat(k.feat));
     }
     pipe.type('deadletter:records');
     const res = (await pipe.exec()) ?? [];
@@ -197,11 +211,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     seq++;
     o.symbols.forEach((s, i) => {
       const h = hist.get(s) as SymbolHistory;
-      const [ob, tr1s, tr5s, feat] = [0, 1, 2, 3].map((j) => (res[i * 4 + j]?.[1] ?? {}) as Record<string, string>);
+      const [ob, tr1s, tr5s, feat, pred] = [0, 1, 2, 3, 4].map((j) => (res[i * KEYS_PER_SYMBOL + j]?.[1] ?? {}) as Record<string, string>);
       h.ob = ob;
       h.tr1s = tr1s;
       h.tr5s = tr5s;
       h.feat = feat;
+      h.pred = pred;
       const tsUs = numOrNull(ob.ts_us);
       h.samples.push(
         {
@@ -231,11 +246,17 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
         }
         h.features.push({ t, values }, seq);
       }
+      const predTs = pred.event_ts_us ?? pred.feature_ts;
+      if (predTs && predTs !== h.lastPredTs) {
+        h.lastPredTs = predTs;
+        h.predictions.push({ t, down: numOrNull(pred.p_down), flat: numOrNull(pred.p_flat), up: numOrNull(pred.p_up) }, seq);
+      }
       h.samples.trim(now);
       h.trades.trim(now);
       h.features.trim(now);
+      h.predictions.trim(now);
     });
-    const dlType = res[o.symbols.length * 4]?.[1];
+    const dlType = res[o.symbols.length * KEYS_PER_SYMBOL]?.[1];
     deadletter =
       dlType === 'stream' ? await o.redis.xlen('deadletter:records') : dlType === 'list' ? await o.redis.llen('deadletter:records') : dlType === 'zset' ? await o.redis.zcard('deadletter:records') : null;
 
@@ -309,6 +330,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       samples: h.samples.since(since),
       trades: h.trades.since(since),
       features: h.features.since(since),
+      prediction: predictionView(h.pred, health, s, now),
+      predictions: h.predictions.since(since),
       timeline,
       reanchorRequests: h.requests.length,
       reanchors: h.dones.length,

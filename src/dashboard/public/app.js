@@ -162,13 +162,31 @@ function createSymbol(sym) {
         <ol class="events"></ol>
       </div>
     </div>
+    <div class="panel prediction" hidden>
+      <h3>Prediction (pred:${esc(sym)}) <span class="model muted"></span></h3>
+      <div class="pred-row">
+        <div class="pred-now">
+          <div class="probs"><span class="p-down" title="p_down"></span><span class="p-flat" title="p_flat"></span><span class="p-up" title="p_up"></span></div>
+          <div class="legend"><span><i style="background:${COLORS.bad}"></i>down <b class="num v-down">–</b></span><span><i style="background:${COLORS.muted}"></i>flat <b class="num v-flat">–</b></span><span><i style="background:${COLORS.ok}"></i>up <b class="num v-up">–</b></span></div>
+          <div class="pred-figs"><span>expected <b class="num v-ret">–</b></span><span class="muted">flat band ± <b class="num v-band">–</b></span><span class="muted">age <b class="num v-age">–</b></span></div>
+          <div class="chart pred-chart"></div>
+        </div>
+        <table class="score"><thead><tr><th>online score</th><th>model</th><th>persistence</th></tr></thead><tbody>
+          <tr><td>direction macro-F1</td><td class="num s-f1">–</td><td class="num s-bf1">–</td></tr>
+          <tr><td>direction accuracy</td><td class="num s-acc">–</td><td class="num s-bacc">–</td></tr>
+          <tr><td>MSE of the return (bp²)</td><td class="num s-mse">–</td><td class="num s-bmse">–</td></tr>
+          <tr><td>R² of the return</td><td class="num s-r2">–</td><td class="num">0 or less</td></tr>
+          <tr><td>scored predictions</td><td class="num s-n" colspan="2">–</td></tr>
+        </tbody></table>
+      </div>
+    </div>
     <div class="panel">
       <h3>Features (feat:${esc(sym)}, every 2 s)</h3>
       <div class="sparks"></div>
     </div>`;
   document.getElementById('symbols').append(sec);
   const st = {
-    sym, sec, x: [], mid: [], bid: [], ask: [], spread: [], age: [], trades: [], feats: [], timeline: [],
+    sym, sec, x: [], mid: [], bid: [], ask: [], spread: [], age: [], trades: [], feats: [], preds: [], timeline: [],
     freshness: { p50Ms: null, p95Ms: null }, sparks: new Map(),
   };
   const priceNode = sec.querySelector('.price-chart');
@@ -195,11 +213,19 @@ function createSymbol(sym) {
     series: [{}, { label: 'age', stroke: COLORS.info, width: 1, fill: 'rgba(129,161,193,0.15)', points: { show: false } }],
     hooks: { draw: [episodesHook(st), freshnessHook(st)] },
   }, [[], []], freshNode);
+  const predNode = sec.querySelector('.pred-chart');
+  st.predChart = new uPlot({
+    width: widthOf(predNode), height: 90, legend: { show: false }, cursor: { show: false },
+    scales: { x: { time: true }, y: { range: [0, 1] } },
+    axes: [timeAxis(), { ...valueAxis((v) => fmtNum(v, 1), 40), splits: () => [0, 0.5, 1] }],
+    series: [{}, { label: 'p_down', stroke: COLORS.bad, width: 1.25, points: { show: false } }, { label: 'p_flat', stroke: COLORS.muted, width: 1.25, points: { show: false } }, { label: 'p_up', stroke: COLORS.ok, width: 1.25, points: { show: false } }],
+  }, [[], [], [], []], predNode);
   new ResizeObserver(() => {
     const pw = widthOf(priceNode);
     st.price.setSize({ width: pw, height: 230 });
     st.spreadChart.setSize({ width: pw, height: 90 });
     st.fresh.setSize({ width: widthOf(freshNode), height: 140 });
+    if (!st.sec.querySelector('.prediction').hidden) st.predChart.setSize({ width: widthOf(predNode), height: 90 });
   }).observe(sec);
   symbols.set(sym, st);
   return st;
@@ -268,6 +294,46 @@ function trimTo(st, cutoff) {
   if (i > 0) for (const k of ['x', 'mid', 'bid', 'ask', 'spread', 'age']) st[k].splice(0, i);
   while (st.trades.length && st.trades[0].t < cutoff) st.trades.shift();
   while (st.feats.length && st.feats[0].t < cutoff) st.feats.shift();
+  while (st.preds.length && st.preds[0].t < cutoff) st.preds.shift();
+}
+
+/** The prediction panel: shown once pred:SYM or the aggregator's score of it exists (a model is served). */
+function renderPrediction(st, p, xr) {
+  const box = st.sec.querySelector('.prediction');
+  if (!p) {
+    box.hidden = true;
+    return;
+  }
+  const first = box.hidden;
+  box.hidden = false;
+  const q = (c) => box.querySelector(c);
+  const pct = (v) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+  q('.model').textContent = p.modelId ? `model ${p.modelId}${p.horizonSeconds ? ` · ${p.horizonSeconds} s ahead` : ''}` : '';
+  q('.p-down').style.width = `${100 * (p.pDown ?? 0)}%`;
+  q('.p-flat').style.width = `${100 * (p.pFlat ?? 0)}%`;
+  q('.p-up').style.width = `${100 * (p.pUp ?? 0)}%`;
+  q('.v-down').textContent = pct(p.pDown);
+  q('.v-flat').textContent = pct(p.pFlat);
+  q('.v-up').textContent = pct(p.pUp);
+  q('.v-ret').textContent = p.expectedRetBp === null ? '–' : `${p.expectedRetBp >= 0 ? '+' : ''}${p.expectedRetBp.toFixed(3)} bp`;
+  q('.v-band').textContent = p.bandBp === null ? '–' : `${p.bandBp.toFixed(3)} bp`;
+  q('.v-age').textContent = fmtMs(p.ageMs);
+  const s = p.score;
+  const f3 = (v) => (v === null || v === undefined ? '–' : v.toFixed(3));
+  const better = (m, b, higher) => (m === null || b === null ? '' : (higher ? m > b : m < b) ? 'ok' : 'warn');
+  q('.s-f1').textContent = f3(s?.macroF1);
+  q('.s-f1').className = `num s-f1 ${better(s?.macroF1 ?? null, s?.baselineMacroF1 ?? null, true)}`;
+  q('.s-bf1').textContent = f3(s?.baselineMacroF1);
+  q('.s-acc').textContent = pct(s?.accuracy ?? null);
+  q('.s-bacc').textContent = pct(s?.baselineAccuracy ?? null);
+  q('.s-mse').textContent = s?.mse === null || s?.mse === undefined ? '–' : fmtNum(s.mse * 1e8, 3);
+  q('.s-mse').className = `num s-mse ${better(s?.mse ?? null, s?.baselineMse ?? null, false)}`;
+  q('.s-bmse').textContent = s?.baselineMse === null || s?.baselineMse === undefined ? '–' : fmtNum(s.baselineMse * 1e8, 3);
+  q('.s-r2').textContent = f3(s?.r2);
+  q('.s-n').textContent = s ? String(s.scored) : 'no score yet';
+  if (first) st.predChart.setSize({ width: widthOf(q('.pred-chart')), height: 90 });
+  st.predChart.setData([st.preds.map((x) => x.t / 1000), st.preds.map((x) => x.down), st.preds.map((x) => x.flat), st.preds.map((x) => x.up)], false);
+  st.predChart.setScale('x', xr);
 }
 
 function renderSymbol(v, nowMs) {
@@ -282,6 +348,7 @@ function renderSymbol(v, nowMs) {
   }
   st.trades.push(...v.trades);
   st.feats.push(...v.features);
+  st.preds.push(...(v.predictions ?? []));
   st.timeline = v.timeline;
   st.freshness = v.freshness;
   trimTo(st, nowMs - VIEW_MS);
@@ -315,6 +382,7 @@ function renderSymbol(v, nowMs) {
   st.fresh.setScale('x', xr);
   renderLadder(st, v.book);
   renderTimeline(st, x0, nowMs);
+  renderPrediction(st, v.prediction ?? null, xr);
 
   const names = SPARK_FEATURES.filter((n) => st.feats.some((p) => n in p.values));
   for (const n of names) {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startDashboardStack, type DashboardStack } from './stack.js';
 
@@ -133,6 +134,19 @@ describe('dashboard in a real browser', () => {
     const pts0 = Number(await page.locator('#sym-BTCUSDT').getAttribute('data-points'));
     await until('the page to poll again', async () => Number(await page.locator('#updated').getAttribute('data-seq')) > seq0 + 3, 30_000);
     await until('more price points', async () => Number(await page.locator('#sym-BTCUSDT').getAttribute('data-points')) > pts0, 30_000);
+
+    // A served prediction (as the aggregator writes it with processing.model_file) gets its panel; none before.
+    expect(await page.locator('#sym-BTCUSDT .prediction').isHidden()).toBe(true);
+    const writer = new Redis({ host: '127.0.0.1', port: s.redisServer.port, maxRetriesPerRequest: 1 });
+    try {
+      await writer.hset('pred:BTCUSDT', { p_down: '0.2', p_flat: '0.5', p_up: '0.3', direction: 'flat', expected_ret_10s: '0.0002', band_bp: '0.5', model_id: 'feedfacefeedface', feature_ts: String(Math.floor(Date.now() / 1000)), event_ts_us: '1' });
+      await until('the prediction panel', async () => (await page.locator('#sym-BTCUSDT .prediction').isVisible()) && (await page.locator('#sym-BTCUSDT .prediction .v-up').textContent()) === '30.0%', 30_000);
+      expect(await page.locator('#sym-BTCUSDT .prediction .v-ret').textContent()).toBe('+2.000 bp');
+      expect(await page.locator('#sym-BTCUSDT .prediction .model').textContent()).toBe('model feedfacefeedface · 10 s ahead');
+      await writer.del('pred:BTCUSDT');
+    } finally {
+      writer.disconnect();
+    }
 
     // Fault: drop depth frames until the page shows a sequence gap that started after the fault, then let
     // the pipeline re-anchor and come back.

@@ -26,6 +26,8 @@ interface SymbolView {
   samples: { seq: number; t: number; live: boolean; mid: number | null; ageMs: number | null }[];
   trades: { price: number; side: number }[];
   features: { values: Record<string, number> }[];
+  prediction: { modelId: string | null; pUp: number | null; expectedRetBp: number | null; score: { scored: number; macroF1: number | null } | null } | null;
+  predictions: { up: number | null }[];
   timeline: { start: number; end: number | null; criteria: string[]; requests: number; reanchors: { lastUpdateId: string }[] }[];
 }
 interface State {
@@ -157,6 +159,24 @@ describe('dashboard server', () => {
     });
     expect(s.symbols[0].trades.at(-1)).toMatchObject({ price: 85000.005, side: -1 });
     expect(s.symbols[0].features.at(-1)?.values).toEqual({ ret_1s: 0.0001, spread_bp: 0.0024 });
+  });
+
+  it('shows pred:SYM and the online score the serving service reports; no panel for a symbol without a model', async () => {
+    expect((await state()).symbols[0].prediction).toBeNull();
+    await redis.hset(`pred:${SYM}`, { p_down: '0.25', p_flat: '0.5', p_up: '0.25', direction: 'flat', expected_ret_10s: '-0.0001', band_bp: '0.3', model_id: 'feedfacefeedface', feature_ts: String(Math.floor(Date.now() / 1000)), event_ts_us: '7' });
+    const components = healthDoc.components as Record<string, unknown>;
+    components.predictor = { status: 'serving', model_id: 'feedfacefeedface', horizon_seconds: 10, symbols: { [SYM]: { scored: 12, accuracy: 0.5, macro_f1: 0.4, baseline_macro_f1: 0.2, mse: 1e-8, baseline_mse: 2e-8, r2: 0.1 } } };
+    const s = await until('prediction with its score', async () => {
+      const st = await state();
+      return Boolean(st.symbols[0].prediction?.score) && st.symbols[0].predictions.length > 0 && st;
+    });
+    expect(s.symbols[0].prediction).toMatchObject({ modelId: 'feedfacefeedface', pUp: 0.25, score: { scored: 12, macroF1: 0.4 } });
+    expect(s.symbols[0].prediction?.expectedRetBp).toBeCloseTo(-1, 12);
+    expect(s.symbols[0].predictions.at(-1)).toMatchObject({ up: 0.25 });
+    expect(s.symbols[1].prediction).toBeNull();
+    expect(s.services[0].lines.find((l) => l.label === 'Predictions')?.text).toBe('serving · model feedfacefeedface · BTCUSDT 12 scored, macro-F1 0.40 vs 0.20 persistence');
+    delete components.predictor;
+    await until('the card without the predictor again', async () => (await state()).services[0]?.lines.length === 1);
   });
 
   it('describes services in words, the one that does not answer included', async () => {

@@ -65,6 +65,17 @@ describe('service cards in plain words', () => {
     ]);
   });
 
+  it('the served model: its id and each symbol\'s online macro-F1 against persistence', () => {
+    const card = describeService('aggregator', { status: 'healthy', components: { predictor: { status: 'waiting', model_id: 'abc', symbols: {} } } }, 0);
+    expect(card.lines).toEqual([{ label: 'Predictions', text: 'waiting · model abc', tone: 'info' }]);
+    const serving = describeService(
+      'aggregator',
+      { status: 'healthy', components: { predictor: { status: 'serving', model_id: 'abc', symbols: { BTCUSDT: { scored: 3, macro_f1: 0.5, baseline_macro_f1: null } } } } },
+      0,
+    );
+    expect(serving.lines[0]).toEqual({ label: 'Predictions', text: 'serving · model abc · BTCUSDT 3 scored, macro-F1 0.50', tone: 'ok' });
+  });
+
   it('numbers and durations read as a person would say them', () => {
     expect([0.1234, 2.5, 12.34, 1234.5].map(fmtNum)).toEqual(['0.123', '2.5', '12.3', '1,235']);
     expect([15, 2570.9, 95_000, 300_000, 9_000_000].map(fmtMs)).toEqual(['15 ms', '2.57 s', '95 s', '5 min', '2.5 h']);

@@ -18,7 +18,7 @@ describe('online score', () => {
     expect(r[0].realizedRet).toBeCloseTo(Math.log(1.01), 15);
     expect(r[0].realizedDirection).toBe(2);
     const snap = s.snapshot();
-    expect(snap).toMatchObject({ predictions: 1, scored: 1, pending: 0, expired: 0, accuracy: 1 });
+    expect(snap).toMatchObject({ predictions: 1, scored: 1, pending: 0, expired: 0, accuracy: 1, baseline_accuracy: 0 });
     expect(snap.mse).toBeCloseTo((Math.log(1.01) - 0.001) ** 2, 15);
   });
 
