@@ -15,13 +15,12 @@ import { baselineFromFile, type ModelFile } from '../model/model-file.js';
 import { OnlineScore, type OnlineScoreSnapshot } from '../model/online-score.js';
 import { DIRECTIONS } from '../model/metrics.js';
 import type { RedisClient } from '../redis/connect.js';
-import { assertSymbol, TTL_SECONDS } from '../redis/keys.js';
+import { symbolKeys, TTL_SECONDS } from '../redis/keys.js';
 import type { PipelineHooks } from './aggregate-pipeline.js';
 
 /** pred:{SYM} (with the cluster hash tag when cluster is on, like every key of the symbol). */
 export function predKey(symbol: string, cluster: boolean): string {
-  assertSymbol(symbol);
-  return cluster ? `pred:{${symbol}}` : `pred:${symbol}`;
+  return symbolKeys(symbol, { cluster }).pred;
 }
 
 /** What the predictor needs of the symbol's state: its newest event time and its as-of mid lookup. */
