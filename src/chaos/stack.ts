@@ -22,10 +22,12 @@ const HERE = fileURLToPath(import.meta.url);
 const BIN = resolve(HERE, '..', '..', '..', 'bin', 'btcpipe.js');
 const WATCHDOG = resolve(HERE, '..', 'watchdog.js');
 
-export type ServiceName = 'aggregator' | 'ingest-sbe' | 'ingest-rest';
+export type ServiceName = 'aggregator' | 'ingest-sbe' | 'ingest-rest' | 'archive';
 export type ProcessName = 'sim' | ServiceName;
+/** The services every stack runs; the lake archiver is started on request (StackOptions.archive). */
 export const SERVICE_NAMES: readonly ServiceName[] = ['aggregator', 'ingest-sbe', 'ingest-rest'];
-const SERVICE_MODE: Record<ServiceName, ServiceMode> = { aggregator: 'aggregator', 'ingest-sbe': 'sbe', 'ingest-rest': 'rest' };
+const ALL_SERVICES: readonly ServiceName[] = [...SERVICE_NAMES, 'archive'];
+const SERVICE_MODE: Record<ServiceName, ServiceMode> = { aggregator: 'aggregator', 'ingest-sbe': 'sbe', 'ingest-rest': 'rest', archive: 'archive' };
 
 export interface StackPorts {
   redis: number;
@@ -53,7 +55,7 @@ export function configuredPorts(raw: Record<string, unknown>): StackPorts {
   const kinesis = urlPort(get(['aws', 'endpoint_url']), 4568);
   const health = {} as Record<ServiceName, number>;
   const metrics = {} as Record<ServiceName, number>;
-  for (const s of SERVICE_NAMES) {
+  for (const s of ALL_SERVICES) {
     const mode = SERVICE_MODE[s];
     health[s] = num(get(['modes', mode, 'health', 'port']), num(get(['health', 'port']), MODE_DEFAULTS[mode].health));
     metrics[s] = num(get(['modes', mode, 'metrics', 'prometheus_port']), num(get(['metrics', 'prometheus_port']), MODE_DEFAULTS[mode].metrics));
@@ -83,7 +85,7 @@ export async function freeStackPorts(): Promise<StackPorts> {
   };
   const health = {} as Record<ServiceName, number>;
   const metrics = {} as Record<ServiceName, number>;
-  for (const s of SERVICE_NAMES) {
+  for (const s of ALL_SERVICES) {
     health[s] = await next();
     metrics[s] = await next();
   }
@@ -119,7 +121,7 @@ export function stackConfigDoc(
   setPath(doc, ['redis', 'port'], ports.redis);
   if (opts.symbols?.length) setPath(doc, ['binance', 'symbols'], opts.symbols);
   if (opts.lakeRoot) setPath(doc, ['lake', 'root'], opts.lakeRoot);
-  for (const s of SERVICE_NAMES) {
+  for (const s of ALL_SERVICES) {
     const mode = SERVICE_MODE[s];
     setPath(doc, ['modes', mode, 'health', 'port'], ports.health[s]);
     setPath(doc, ['modes', mode, 'metrics', 'prometheus_port'], ports.metrics[s]);
@@ -159,6 +161,8 @@ export interface StackOptions {
   rate?: number;
   /** Use a redis-server that already answers on the port instead of starting one (`btcpipe up`). */
   reuseRedis?: boolean;
+  /** Also run `btcpipe archive` (the whole stream into the lake), after the other services. */
+  archive?: boolean;
   /** One line of a child's output (already written to its log file). */
   onLine?: (name: string, line: string) => void;
   /** A process exited that nobody asked to stop. */
@@ -280,7 +284,7 @@ export class LocalStack {
       [p.kinesisTls, 'kinesis-local TLS'],
       [p.simRest, 'simulator REST'],
       [p.simWs, 'simulator SBE WebSocket'],
-      ...SERVICE_NAMES.flatMap((s): Array<[number, string]> => [
+      ...this.services.flatMap((s): Array<[number, string]> => [
         [p.health[s], `${s} health`],
         [p.metrics[s], `${s} metrics`],
       ]),
@@ -356,8 +360,13 @@ export class LocalStack {
     await waitForPort(this.o.ports.simWs, '127.0.0.1', 30_000);
   }
 
+  /** The services this stack runs, in start order. */
+  get services(): readonly ServiceName[] {
+    return this.o.archive ? ALL_SERVICES : SERVICE_NAMES;
+  }
+
   async startService(name: ServiceName): Promise<void> {
-    const args = name === 'aggregator' ? ['aggregate'] : ['ingest', '--mode', SERVICE_MODE[name]];
+    const args = name === 'aggregator' ? ['aggregate'] : name === 'archive' ? ['archive'] : ['ingest', '--mode', SERVICE_MODE[name]];
     const env = { AWS_ENDPOINT_URL: this.kinesisEndpoint, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(this.redis?.port ?? this.o.ports.redis) };
     this.spawnChild(name, [...args, '--config', this.configPath], env);
     await waitHealthy(name, `${this.healthUrl(name)}/health`, 60_000);
@@ -390,7 +399,7 @@ export class LocalStack {
     this.say(`kinesis: kinesis-local on ${this.kinesisEndpoint} with ${this.streamNames.join(', ')}`);
     await this.startSim();
     this.say(`simulator: REST ${this.simUrl}  SBE ws://127.0.0.1:${this.o.ports.simWs}  symbols ${this.symbols.join(',')}`);
-    for (const s of SERVICE_NAMES) {
+    for (const s of this.services) {
       await this.startService(s);
       this.say(`${s}: ${this.healthUrl(s)}/health`);
     }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DepthResponse, RestAggTrade, RestKline } from '../binance/rest-types.js';
+import type { StreamDatasetName, StreamRow } from './datasets.js';
 import { fromJobFailure, runParquetJob, type ParquetJob, type ParquetJobFailure } from './parquet-jobs.js';
 
 /** Turns archiver rows into Parquet file bytes, inline or on a worker thread. */
@@ -9,6 +10,8 @@ export interface ParquetEncoder {
   aggTrades(symbol: string, rows: readonly RestAggTrade[]): Promise<Uint8Array>;
   klines(symbol: string, rows: readonly RestKline[]): Promise<Uint8Array>;
   depthSnapshot(symbol: string, depth: DepthResponse, tsMs: number): Promise<Uint8Array>;
+  /** Rows of a whole-stream dataset (src/lake/datasets.ts STREAM_DATASETS). */
+  streamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -23,6 +26,9 @@ abstract class JobEncoder implements ParquetEncoder {
   }
   depthSnapshot(symbol: string, depth: DepthResponse, tsMs: number): Promise<Uint8Array> {
     return this.run({ kind: 'depthSnapshot', symbol, depth, tsMs });
+  }
+  streamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Promise<Uint8Array> {
+    return this.run({ kind: 'streamRows', dataset, rows });
   }
 }
 

@@ -1,11 +1,12 @@
 import type { DepthResponse, RestAggTrade, RestKline } from '../binance/rest-types.js';
-import { EmptyDatasetError, encodeAggTrades, encodeDepthSnapshot, encodeKlines } from './datasets.js';
+import { EmptyDatasetError, encodeAggTrades, encodeDepthSnapshot, encodeKlines, encodeStreamRows, type StreamDatasetName, type StreamRow } from './datasets.js';
 
 /** One Parquet encoding, as plain data so it can cross a worker_threads boundary (structured clone). */
 export type ParquetJob =
   | { kind: 'aggTrades'; symbol: string; rows: readonly RestAggTrade[] }
   | { kind: 'klines'; symbol: string; rows: readonly RestKline[] }
-  | { kind: 'depthSnapshot'; symbol: string; depth: DepthResponse; tsMs: number };
+  | { kind: 'depthSnapshot'; symbol: string; depth: DepthResponse; tsMs: number }
+  | { kind: 'streamRows'; dataset: StreamDatasetName; rows: readonly StreamRow[] };
 
 export function runParquetJob(job: ParquetJob): Uint8Array {
   switch (job.kind) {
@@ -15,6 +16,8 @@ export function runParquetJob(job: ParquetJob): Uint8Array {
       return encodeKlines(job.symbol, job.rows);
     case 'depthSnapshot':
       return encodeDepthSnapshot(job.symbol, job.depth, job.tsMs);
+    case 'streamRows':
+      return encodeStreamRows(job.dataset, job.rows);
   }
 }
 

@@ -8,8 +8,8 @@ import { z } from 'zod';
  * Every error names the key, so a typo or a missing value stops the service at start-up, not at 3 a.m.
  */
 
-export type ServiceMode = 'sbe' | 'rest' | 'aggregator';
-export const SERVICE_MODES: readonly ServiceMode[] = ['sbe', 'rest', 'aggregator'];
+export type ServiceMode = 'sbe' | 'rest' | 'aggregator' | 'archive';
+export const SERVICE_MODES: readonly ServiceMode[] = ['sbe', 'rest', 'aggregator', 'archive'];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -207,13 +207,29 @@ const lakeSchema = z
   .object({
     backend: z.enum(['folder', 's3']).default('folder'),
     root: z.string().min(1).default('./data/lake'),
+    /** `btcpipe archive`: the whole Kinesis stream into the lake. */
+    archive: z
+      .object({
+        /** Where a stream without an archive checkpoint starts: TRIM_HORIZON keeps everything Kinesis still has. */
+        initial_position: z.enum(['LATEST', 'TRIM_HORIZON']).default('TRIM_HORIZON'),
+        /** Every buffer is flushed (and the checkpoint stored) at least this often. */
+        flush_interval_seconds: positive.default(60),
+        max_buffered_rows: z.number().int().positive().default(200_000),
+        max_rows_per_file: z.number().int().positive().default(100_000),
+        /** Fetch trades missing from the stream from /api/v3/trades (the venue's most recent 1,000). */
+        fill_trade_holes: z.boolean().default(true),
+        /** A reanchor:done entry is archived once this old (the REST mode's own snapshot file comes first). */
+        reanchor_grace_seconds: positive.default(30),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
 const configSchema = z
   .object({
     service_name: z.string().min(1).optional(),
-    mode: z.enum(['sbe', 'rest', 'aggregator']).optional(),
+    mode: z.enum(['sbe', 'rest', 'aggregator', 'archive']).optional(),
     binance: binanceSchema.default({}),
     aws: awsSchema.default({}),
     redis: redisSchema.default({}),
@@ -230,7 +246,7 @@ const configSchema = z
       .strict()
       .default({}),
     /** Per-mode overrides in a shared file such as config/local.yaml. */
-    modes: z.record(z.enum(['sbe', 'rest', 'aggregator']), z.unknown()).optional(),
+    modes: z.record(z.enum(['sbe', 'rest', 'aggregator', 'archive']), z.unknown()).optional(),
   })
   .strict();
 
@@ -249,6 +265,7 @@ export const MODE_DEFAULTS: Record<ServiceMode, { service: string; health: numbe
   sbe: { service: 'bitcoin-ingestor-sbe', health: 8080, metrics: 9090 },
   rest: { service: 'bitcoin-ingestor-rest', health: 8081, metrics: 9092 },
   aggregator: { service: 'bitcoin-aggregator', health: 8082, metrics: 9091 },
+  archive: { service: 'bitcoin-archiver', health: 8083, metrics: 9093 },
 };
 
 const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

@@ -9,6 +9,7 @@ const DEFAULT_CONFIG: Record<ServiceMode, string> = {
   sbe: 'config/sbe.yaml',
   rest: 'config/rest.yaml',
   aggregator: 'config/aggregator.yaml',
+  archive: 'config/archive.yaml',
 };
 
 /** Services are loaded lazily so `btcpipe decode` does not pay for the AWS SDK and friends. */
@@ -20,6 +21,8 @@ async function createService(mode: ServiceMode, config: BtcpipeConfig, logger: L
       return (await import('../../services/ingest-rest.js')).createRestIngestService(config, logger);
     case 'aggregator':
       return (await import('../../services/aggregate.js')).createAggregatorService(config, logger);
+    case 'archive':
+      return (await import('../../services/archive.js')).createArchiveService(config, logger);
   }
 }
 
@@ -65,5 +68,12 @@ export function register(program: Command): void {
     .option('--config <file>', 'YAML config (default: $CONFIG_FILE, else config/aggregator.yaml)')
     .action(async (opts: { config?: string }) => {
       await startFromCli('aggregator', opts.config);
+    });
+  program
+    .command('archive')
+    .description('run the lake archiver: every Kinesis event (depth diffs, trades, best bid/ask) and the re-anchor snapshots → Parquet, sequence-checked')
+    .option('--config <file>', 'YAML config (default: $CONFIG_FILE, else config/archive.yaml)')
+    .action(async (opts: { config?: string }) => {
+      await startFromCli('archive', opts.config);
     });
 }

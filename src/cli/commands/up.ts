@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Redis } from 'ioredis';
-import { configuredPorts, LocalStack, parseSymbolList, readConfigDoc, SERVICE_NAMES, StackStartError } from '../../chaos/stack.js';
+import { configuredPorts, LocalStack, parseSymbolList, readConfigDoc, StackStartError } from '../../chaos/stack.js';
 import { busyPortMessage, findPortHolder, portIsFree } from '../../chaos/port-holder.js';
 import { npmLauncherGone } from '../../chaos/launcher-watch.js';
 import { startDashboard, type Dashboard } from '../../services/dashboard.js';
@@ -52,6 +52,7 @@ async function up(opts: UpOptions): Promise<void> {
     seed: Number(opts.seed),
     rate: opts.rate === undefined ? undefined : Number(opts.rate),
     reuseRedis: true,
+    archive: true,
     say,
     onLine: (name, line) => {
       // pino levels: 40 warn, 50 error, 60 fatal. Non-JSON lines (start-up banners) are shown as they are.
@@ -96,7 +97,7 @@ async function up(opts: UpOptions): Promise<void> {
     reader = new Redis({ host: '127.0.0.1', port: stack.redis?.port ?? configuredPorts(readConfigDoc(opts.config)).redis, maxRetriesPerRequest: 1 });
     reader.on('error', () => undefined);
     const health: Record<string, string> = {};
-    for (const s of SERVICE_NAMES) health[s] = stack.healthUrl(s);
+    for (const s of stack.services) health[s] = stack.healthUrl(s);
     dashboard = await startDashboard({
       port: dashboardPort,
       redis: reader,

@@ -38,17 +38,17 @@ describe('stack config', () => {
       modes: { rest: { health: { port: 18081 } } },
     });
     expect(p).toMatchObject({ redis: 6379, kinesis: 4568, kinesisTls: 4567, simRest: 8090, simWs: 9443 });
-    expect(p.health).toEqual({ aggregator: 8082, 'ingest-sbe': 8080, 'ingest-rest': 18081 });
-    expect(p.metrics).toEqual({ aggregator: 9091, 'ingest-sbe': 9090, 'ingest-rest': 9092 });
+    expect(p.health).toEqual({ aggregator: 8082, 'ingest-sbe': 8080, 'ingest-rest': 18081, archive: 8083 });
+    expect(p.metrics).toEqual({ aggregator: 9091, 'ingest-sbe': 9090, 'ingest-rest': 9092, archive: 9093 });
   });
 
   it('the derived document round-trips its ports and keeps everything else', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1024, max: 65535 }), { minLength: 11, maxLength: 11 }), (n) => {
+      fc.property(fc.array(fc.integer({ min: 1024, max: 65535 }), { minLength: 13, maxLength: 13 }), (n) => {
         const ports = {
           redis: n[0], kinesis: n[1], kinesisTls: n[2], simRest: n[3], simWs: n[4],
-          health: { aggregator: n[5], 'ingest-sbe': n[6], 'ingest-rest': n[7] },
-          metrics: { aggregator: n[8], 'ingest-sbe': n[9], 'ingest-rest': n[10] },
+          health: { aggregator: n[5], 'ingest-sbe': n[6], 'ingest-rest': n[7], archive: n[11] },
+          metrics: { aggregator: n[8], 'ingest-sbe': n[9], 'ingest-rest': n[10], archive: n[12] },
         };
         const raw = { binance: { api_key: '${BINANCE_API_KEY:-k}', symbols: ['BTCUSDT'] }, logging: { level: 'info' } };
         const doc = stackConfigDoc(raw, ports, { symbols: ['ETHUSDT'], lakeRoot: '/tmp/lake', settings: [['scheduler.poll_interval_seconds', 5]] });

@@ -1,0 +1,183 @@
+import type { MarketEvent } from '../core/events.js';
+import { hourIndex } from './keys.js';
+import type { StreamDatasetName, StreamRow } from './datasets.js';
+
+/**
+ * Kinesis events → rows of the whole-stream datasets (pure). Each row carries the dataset's ordering id and
+ * the venue time that picks its hour partition.
+ */
+
+/** Where a record came from on Kinesis, and what its envelope said beside the event. */
+export interface RecordMeta {
+  arrivalMs?: number;
+  shardId?: string;
+  sequenceNumber?: string;
+  subSequenceNumber?: number;
+  /** The envelope's receive time (SBE records); the event's own recv_ts_us wins when set. */
+  recvTsUs?: number;
+  /** The venue's SBE message, on the first event decoded from it. */
+  sbe?: Uint8Array;
+}
+
+export type EventDataset = Extract<StreamDatasetName, 'depth_diffs' | 'trades' | 'best_bid_ask' | 'depth_snapshot_events'>;
+
+export interface ArchiveRow {
+  dataset: EventDataset;
+  symbol: string;
+  /** The dataset's id column: final_update_id, trade_id, update_id or last_update_id. */
+  id: number;
+  /** Venue time, ms (partition clock). */
+  tsMs: number;
+  row: StreamRow;
+}
+
+export function datasetOf(type: MarketEvent['type']): EventDataset {
+  switch (type) {
+    case 'depth':
+      return 'depth_diffs';
+    case 'trade':
+      return 'trades';
+    case 'bestBidAsk':
+      return 'best_bid_ask';
+    case 'depthSnapshot':
+      return 'depth_snapshot_events';
+  }
+}
+
+function tail(ev: MarketEvent, meta: RecordMeta): StreamRow {
+  return {
+    recv_ts_us: ev.recv_ts_us !== undefined ? Math.trunc(ev.recv_ts_us) : (meta.recvTsUs ?? null),
+    source: ev.source,
+    arrival_ms: meta.arrivalMs ?? null,
+    kinesis_shard: meta.shardId ?? null,
+    kinesis_seq: meta.sequenceNumber ?? null,
+    kinesis_sub_seq: meta.subSequenceNumber ?? null,
+    sbe: meta.sbe ?? null,
+  };
+}
+
+/** The lake row of one event. */
+export function eventRow(ev: MarketEvent, meta: RecordMeta = {}): ArchiveRow {
+  const base = { symbol: ev.symbol, event_ts_us: ev.event_ts };
+  const tsMs = Math.floor(ev.event_ts / 1000);
+  switch (ev.type) {
+    case 'depth':
+      return {
+        dataset: 'depth_diffs',
+        symbol: ev.symbol,
+        id: ev.final_update_id,
+        tsMs,
+        row: { ...base, first_update_id: ev.first_update_id, final_update_id: ev.final_update_id, bids: ev.bids, asks: ev.asks, ...tail(ev, meta) },
+      };
+    case 'trade':
+      return {
+        dataset: 'trades',
+        symbol: ev.symbol,
+        id: ev.trade_id,
+        tsMs,
+        row: {
+          ...base,
+          transact_ts_us: ev.transact_ts ?? null,
+          trade_id: ev.trade_id,
+          price: ev.price,
+          qty: ev.quantity,
+          is_buyer_maker: ev.is_buyer_maker,
+          filled: false,
+          ...tail(ev, meta),
+        },
+      };
+    case 'bestBidAsk':
+      return {
+        dataset: 'best_bid_ask',
+        symbol: ev.symbol,
+        id: ev.sequence_id,
+        tsMs,
+        row: {
+          ...base,
+          update_id: ev.sequence_id,
+          bid_price: ev.bid_price,
+          bid_qty: ev.bid_quantity,
+          ask_price: ev.ask_price,
+          ask_qty: ev.ask_quantity,
+          ...tail(ev, meta),
+        },
+      };
+    case 'depthSnapshot':
+      return {
+        dataset: 'depth_snapshot_events',
+        symbol: ev.symbol,
+        id: ev.last_update_id,
+        tsMs,
+        row: { ...base, last_update_id: ev.last_update_id, bids: ev.bids, asks: ev.asks, ...tail(ev, meta) },
+      };
+  }
+}
+
+/** A trade fetched from the REST API to fill a hole (the aggregator never saw it). */
+export interface FilledTrade {
+  id: number;
+  price: string;
+  qty: string;
+  timeMs: number;
+  isBuyerMaker: boolean;
+}
+
+export function filledTradeRow(symbol: string, t: FilledTrade, fetchedAtMs: number): ArchiveRow {
+  return {
+    dataset: 'trades',
+    symbol,
+    id: t.id,
+    tsMs: t.timeMs,
+    row: {
+      symbol,
+      event_ts_us: t.timeMs * 1000,
+      transact_ts_us: t.timeMs * 1000,
+      trade_id: t.id,
+      price: t.price,
+      qty: t.qty,
+      is_buyer_maker: t.isBuyerMaker,
+      filled: true,
+      recv_ts_us: fetchedAtMs * 1000,
+      source: 'rest',
+      arrival_ms: null,
+      kinesis_shard: null,
+      kinesis_seq: null,
+      kinesis_sub_seq: null,
+      sbe: null,
+    },
+  };
+}
+
+/**
+ * Cut an id-ordered run of rows into files: a new file at every change of UTC hour and every `maxRows` rows
+ * (pure). Rows at or below `after` are left out (already in the lake).
+ */
+export function cutFiles(rows: readonly ArchiveRow[], maxRows: number, after?: number): ArchiveRow[][] {
+  const out: ArchiveRow[][] = [];
+  let cur: ArchiveRow[] = [];
+  let hour = NaN;
+  for (const r of rows) {
+    if (after !== undefined && r.id <= after) continue;
+    const h = hourIndex(r.tsMs);
+    if (cur.length > 0 && (h !== hour || cur.length >= maxRows)) {
+      out.push(cur);
+      cur = [];
+    }
+    hour = h;
+    cur.push(r);
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** A rough size of a row in memory and on the way to the encoder, bytes (for the flush bound). */
+export function approxRowBytes(r: ArchiveRow): number {
+  let n = 64;
+  for (const v of Object.values(r.row)) {
+    if (typeof v === 'string') n += v.length;
+    else if (v instanceof Uint8Array) n += v.byteLength;
+    else if (Array.isArray(v)) n += 24 * v.length;
+    else n += 8;
+  }
+  return n;
+}
