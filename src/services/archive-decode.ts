@@ -1,13 +1,14 @@
 /**
  * One Kinesis user record → the events it carries and what its envelope says beside them, for the archiver.
- * One place to follow the record formats the aggregator reads.
+ * The same decoder as the aggregator's (JSON event or SBE envelope, detected per record).
  */
 import type { MarketEvent } from '../core/events.js';
-import { decodeEventRecord, type DecodeOptions } from './aggregate-decode.js';
+import { decodeUserRecord } from '../kinesis/record-format.js';
+import type { DecodeOptions } from './aggregate-decode.js';
 
 export interface ArchiveRecord {
   events: MarketEvent[];
-  /** The venue's SBE message when the record carried it (a copy: the record's buffer is not kept alive). */
+  /** The venue's SBE message when the record carried it (a view into the record: copy before keeping). */
   sbe?: Uint8Array;
   /** The receive time the envelope carried, µs. */
   recvTsUs?: number;
@@ -15,5 +16,6 @@ export interface ArchiveRecord {
 
 /** Throws EventRecordError for a record the aggregator would refuse (it is counted, never archived). */
 export function decodeArchiveRecord(data: Uint8Array, opts: DecodeOptions = {}): ArchiveRecord {
-  return { events: [decodeEventRecord(data, opts)] };
+  const r = decodeUserRecord(data, opts);
+  return { events: r.events, sbe: r.sbe, recvTsUs: r.recvTsUs };
 }

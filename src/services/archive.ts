@@ -74,7 +74,7 @@ export function batchItems(
           subSequenceNumber: r.subSequenceNumber,
           recvTsUs: rec.recvTsUs,
           // One SBE message may carry several trades: its bytes go with the first.
-          sbe: i === 0 && rec.sbe ? rec.sbe.slice() : undefined,
+          sbe: i === 0 && rec.sbe ? new Uint8Array(rec.sbe) : undefined,
         },
       });
     });

@@ -3,6 +3,9 @@ import type { ConsumedRecord } from '../../../src/kinesis/consumer.js';
 import { archiveCheckpointKey, LakeCheckpointStore } from '../../../src/lake/archive-checkpoints.js';
 import { checkpointKey } from '../../../src/kinesis/redis-checkpoints.js';
 import { loadConfig } from '../../../src/ops/config.js';
+import { encodeTradesFrame } from '../../../src/binance/sbe-encode.js';
+import { decodeFrame } from '../../../src/binance/sbe-decode.js';
+import { encodeSbeRecord } from '../../../src/kinesis/record-sbe.js';
 import { batchItems, restTradeFiller } from '../../../src/services/archive.js';
 import type { EventRecordError } from '../../../src/services/aggregate-decode.js';
 
@@ -56,6 +59,22 @@ describe('archive service parts', () => {
     expect(items).toHaveLength(1);
     expect(items[0].ev).toMatchObject({ type: 'trade', trade_id: 7, price: '1.50' });
     expect(items[0].meta).toEqual({ arrivalMs: 1_700_000_000_000, shardId: 'shardId-000000000000', sequenceNumber: '1', subSequenceNumber: 2, recvTsUs: undefined, sbe: undefined });
+  });
+
+  it('an SBE record: every trade of the message, its receive time, the venue bytes once', () => {
+    const sbe = encodeTradesFrame({
+      symbol: 'BTCUSDT', eventTimeUs: 1_000, transactTimeUs: 990, priceExponent: -2, qtyExponent: -5,
+      trades: [{ id: 11, price: '97000.10', qty: '0.00100', isBuyerMaker: true }, { id: 12, price: '97000.20', qty: '0.00200', isBuyerMaker: false }],
+    });
+    const data = encodeSbeRecord(sbe, 1_250, 3);
+    const items = batchItems([{ ...rec('', '9'), data }], 5_000_000, () => expect.unreachable());
+    // The events are the aggregator's decoding of the message (its decimal strings); the bytes stay as sent.
+    expect(items.map((i) => i.ev)).toEqual(decodeFrame(sbe, 1_250));
+    expect(items.map((i) => [(i.ev as { trade_id: number }).trade_id, i.meta.recvTsUs])).toEqual([[11, 1_250], [12, 1_250]]);
+    expect(items[0].meta.sbe).toEqual(sbe);
+    expect(items[1].meta.sbe).toBeUndefined();
+    // A copy: the row must not pin the whole record buffer.
+    expect(items[0].meta.sbe?.buffer).not.toBe(data.buffer);
   });
 
   it('trade fill keeps only the ids of the hole', async () => {
