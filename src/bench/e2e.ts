@@ -4,6 +4,10 @@
  * Measures frame received (recv_ts_us, stamped by the ingest path) → the aggregator's Redis projection
  * write containing the event returned, P50/P95/P99, and the process RSS. Re-anchors are answered the way
  * the REST mode does (AtomicReanchor + the simulator's REST depth snapshot), so the book goes live.
+ * Depth diffs come at Binance's 20 ms cadence. Split per hop: frame in → PutRecords sent and sent →
+ * acknowledged (the ingestor's own per-event figures, /stats `kinesis_put_latency`), Kinesis arrival →
+ * returned by GetRecords and returned → Redis written (the aggregator's). Run once for one symbol and
+ * once for ten symbols sharing the same rate.
  *
  * When the compiled CLI exists (dist/), the simulator and the ingestor run as their own processes
  * (`btcpipe sim`, `btcpipe ingest --mode sbe`, as `btcpipe up` runs them) and the aggregator runs in this
@@ -44,8 +48,17 @@ function summarize(v: number[]): Summary {
   return { count: s.length, p50Ms: round(pct(s, 50)), p95Ms: round(pct(s, 95)), p99Ms: round(pct(s, 99)), maxMs: round(s[s.length - 1] ?? 0) };
 }
 
-export interface E2eBenchResult {
+/** Per event, ms, each hop measured on its own (the P50s of the hops need not add up to the total's). */
+export interface E2eHops {
+  frameToPutSent: Summary;
+  putSentToAck: Summary;
+  arrivalToReturned: Summary;
+  returnedToRedis: Summary;
+}
+
+export interface E2eRun {
   mode: 'processes' | 'in-process';
+  symbols: number;
   seconds: number;
   simulatorRate: number;
   messagesPerSecond: number;
@@ -59,11 +72,27 @@ export interface E2eBenchResult {
   rssMb: number;
   rssGrowthMb: number;
   bookStatus: string;
+  /** Books `live` at the end (of `symbols`). */
+  liveBooks: number;
+  depthIntervalMs: number;
+  recordFormat: string;
+  compression: string;
+  hops: E2eHops;
 }
 
-const SYMBOL = 'BTCUSDT';
-/** Order-flow actions/s that make the simulator send ~5,000 trade + bestBidAsk + depth messages/s (env BTCPIPE_E2E_SIM_RATE overrides). */
+/** One symbol at the top level (the original contract), the ten-symbol run beside it. */
+export interface E2eBenchResult extends E2eRun {
+  tenSymbols: E2eRun;
+}
+
+/** Ten symbols sharing the rate: three the simulator knows, seven generic instruments. */
+const TEN_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'DOGEUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'BNBUSDT', 'LTCUSDT', 'DOTUSDT', 'AVAXUSDT'];
+/** Order-flow actions/s (all symbols together) that make the simulator send ~5,000 trade + bestBidAsk + depth messages/s (env BTCPIPE_E2E_SIM_RATE overrides). */
 const SIM_RATE = Number(process.env.BTCPIPE_E2E_SIM_RATE ?? 12_500);
+/** Binance's depth-diff cadence. */
+const DEPTH_INTERVAL_MS = 20;
+/** As config/local.yaml. */
+const COMPRESSION = 'gzip';
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -79,8 +108,24 @@ interface Feed {
   restUrl: string;
   /** Frames the simulator has sent so far (all streams). */
   sent(): Promise<number>;
+  /** The ingestor's /stats. */
+  ingestStats(): Promise<IngestStats>;
   stop(): Promise<void>;
 }
+
+interface LatencyFigures {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+interface IngestStats {
+  kinesis: { record_format?: string };
+  kinesis_put_latency?: { events: number; queue_ms: LatencyFigures; call_ms: LatencyFigures };
+}
+
+const fromIngest = (events: number, f: LatencyFigures | undefined): Summary =>
+  f === undefined ? { count: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 } : { count: events, p50Ms: f.p50, p95Ms: f.p95, p99Ms: f.p99, maxMs: f.max };
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -99,9 +144,9 @@ async function sentOf(restUrl: string): Promise<number> {
 }
 
 /** Simulator + SBE ingestor as child processes of the compiled CLI. */
-async function processFeed(rate: number, ingestDoc: (wsUrl: string, restUrl: string) => object): Promise<Feed> {
+async function processFeed(rate: number, symbols: string[], ingestDoc: (wsUrl: string, restUrl: string) => Record<string, unknown>): Promise<Feed> {
   const bin = join(ROOT, 'bin', 'btcpipe.js');
-  const [restPort, wsPort] = [await freePort(), await freePort()];
+  const [restPort, wsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'btcpipe-e2e-'));
   const stopAll = async (): Promise<void> => {
@@ -109,30 +154,34 @@ async function processFeed(rate: number, ingestDoc: (wsUrl: string, restUrl: str
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const sim = spawn(process.execPath, [bin, 'sim', '--rest-port', String(restPort), '--ws-port', String(wsPort), '--symbols', SYMBOL,
-      '--seed', '5', '--rate', String(rate), '--weight-limit', '1000000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // --rate is per symbol: the symbols share the total.
+    const sim = spawn(process.execPath, [bin, 'sim', '--rest-port', String(restPort), '--ws-port', String(wsPort), '--symbols', symbols.join(','),
+      '--seed', '5', '--rate', String(rate / symbols.length), '--depth-interval-ms', String(DEPTH_INTERVAL_MS), '--weight-limit', '1000000'], { stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(sim);
     await Promise.all([waitForPort(restPort), waitForPort(wsPort)]);
     const restUrl = `http://127.0.0.1:${restPort}`;
     const cfg = join(dir, 'ingest.yaml');
-    writeFileSync(cfg, JSON.stringify(ingestDoc(`ws://127.0.0.1:${wsPort}`, restUrl)));
+    writeFileSync(cfg, JSON.stringify({ ...ingestDoc(`ws://127.0.0.1:${wsPort}`, restUrl), health: { port: healthPort, host: '127.0.0.1' } }));
     const ingest = spawn(process.execPath, [bin, 'ingest', '--mode', 'sbe', '--config', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(ingest);
-    return { mode: 'processes', restUrl, sent: () => sentOf(restUrl), stop: stopAll };
+    await waitForPort(healthPort);
+    const ingestStats = async (): Promise<IngestStats> => (await (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json()) as IngestStats;
+    return { mode: 'processes', restUrl, sent: () => sentOf(restUrl), ingestStats, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
 }
 
-async function inProcessFeed(rate: number, ingestConfig: (wsUrl: string, restUrl: string) => BtcpipeConfig): Promise<Feed> {
-  const sim = await startSimulator({ symbols: [SYMBOL], seed: 5, rate, weightLimitPerMinute: 1_000_000 });
+async function inProcessFeed(rate: number, symbols: string[], ingestConfig: (wsUrl: string, restUrl: string) => BtcpipeConfig): Promise<Feed> {
+  const sim = await startSimulator({ symbols, seed: 5, rate: rate / symbols.length, depthIntervalMs: DEPTH_INTERVAL_MS, weightLimitPerMinute: 1_000_000 });
   const ingest = createSbeIngestService(ingestConfig(sim.wsUrl, sim.restUrl), createLogger({ service: 'bench-e2e-ingest', level: 'error' }));
   await ingest.start();
   return {
     mode: 'in-process',
     restUrl: sim.restUrl,
     sent: () => sentOf(sim.restUrl),
+    ingestStats: async () => (await ingest.stats()) as unknown as IngestStats,
     async stop() {
       await ingest.stop();
       await sim.stop();
@@ -140,7 +189,8 @@ async function inProcessFeed(rate: number, ingestConfig: (wsUrl: string, restUrl
   };
 }
 
-async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchResult> {
+async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2eRun> {
+  const { symbols } = opts;
   const seconds = opts.quick ? 5 : 15;
   const warmupMs = opts.quick ? 2000 : 3000;
   // The default layout: one stream carries every event type (one producer queue, one poller).
@@ -151,12 +201,12 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
   ]);
   const logger = createLogger({ service: 'bench-e2e', level: 'error' });
   const docFor = (wsUrl: string, restUrl: string): Record<string, unknown> => ({
-    binance: { sbe_ws_url: wsUrl, rest_base_url: restUrl, api_key: 'bench-key', symbols: [SYMBOL] },
+    binance: { sbe_ws_url: wsUrl, rest_base_url: restUrl, api_key: 'bench-key', symbols },
     aws: {
       region: 'us-east-1',
       endpoint_url: kinesis.endpoint,
       // As config/local.yaml: gzip records (kinesis-local's cost grows with bytes), 10 ms idle poll.
-      kinesis: { streams, compression: 'gzip', consumer_config: { shard_iterator_type: 'LATEST', poll_interval_ms: 10, max_records_per_poll: 1000 } },
+      kinesis: { streams, compression: COMPRESSION, consumer_config: { shard_iterator_type: 'LATEST', poll_interval_ms: 10, max_records_per_poll: 1000 } },
     },
     redis: { host: '127.0.0.1', port: redisServer.port },
     health: { port: 0, host: '127.0.0.1' },
@@ -165,8 +215,8 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
   });
   const compiled = existsSync(join(ROOT, 'dist', 'cli', 'main.js')) && existsSync(join(ROOT, 'dist', 'services', 'ingest-sbe.js'));
   const feed = compiled
-    ? await processFeed(SIM_RATE, docFor)
-    : await inProcessFeed(SIM_RATE, (ws, rest) => resolveConfig(docFor(ws, rest), 'bench', { mode: 'sbe', env: {} }));
+    ? await processFeed(SIM_RATE, symbols, docFor)
+    : await inProcessFeed(SIM_RATE, symbols, (ws, rest) => resolveConfig(docFor(ws, rest), 'bench', { mode: 'sbe', env: {} }));
   const aggConfig = resolveConfig(docFor('ws://127.0.0.1:1', feed.restUrl), 'bench', { mode: 'aggregator', env: {} });
 
   const redis = createRedis({ host: '127.0.0.1', port: redisServer.port, socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
@@ -206,6 +256,7 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
   const latencies: number[] = [];
   const arrivalToRedis: number[] = [];
   const receivedToRedis: number[] = [];
+  const arrivalToReturned: number[] = [];
   let measuring = false;
   const rssBefore = process.memoryUsage().rss;
   const aggregator = createAggregatorService(aggConfig, logger, {
@@ -219,6 +270,7 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
       for (const a of arrivalMs) {
         arrivalToRedis.push(writtenAtMs - a);
         receivedToRedis.push(writtenAtMs - receivedMs);
+        arrivalToReturned.push(receivedMs - a);
       }
     },
   });
@@ -236,8 +288,10 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
   measuring = false;
   const elapsed = (performance.now() - t0) / 1000;
   const sent = (await feed.sent()) - sent0;
+  // The ingestor's figures cover its last few seconds, all inside the measured interval.
+  const ingestStats = await feed.ingestStats().catch((): IngestStats => ({ kinesis: {} }));
 
-  const aggStats = (await aggregator.stats()) as { redis: { projection: { avgLatencyMs: number } | null }; symbols: { status: string }[] };
+  const aggStats = (await aggregator.stats()) as { redis: { projection: { avgLatencyMs: number } | null }; symbols: { symbol: string; status: string }[] };
   await feed.stop();
   await aggregator.stop();
   answering = false;
@@ -246,8 +300,10 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
   blocking.disconnect();
   await Promise.all([kinesis.stop(), redisServer.stop()]);
 
-  const result: E2eBenchResult = {
+  const put = ingestStats.kinesis_put_latency;
+  const result: E2eRun = {
     mode: feed.mode,
+    symbols: symbols.length,
     seconds: round(elapsed),
     simulatorRate: SIM_RATE,
     messagesPerSecond: Math.round(sent / elapsed),
@@ -258,20 +314,44 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchRes
     reanchors,
     rssMb: round(peakRss / 2 ** 20),
     rssGrowthMb: round((peakRss - rssBefore) / 2 ** 20),
-    bookStatus: aggStats.symbols[0]?.status ?? 'none',
+    bookStatus: aggStats.symbols.find((x) => x.symbol === symbols[0])?.status ?? 'none',
+    liveBooks: aggStats.symbols.filter((x) => x.status === 'live').length,
+    depthIntervalMs: DEPTH_INTERVAL_MS,
+    recordFormat: ingestStats.kinesis.record_format ?? 'json',
+    compression: COMPRESSION,
+    hops: {
+      frameToPutSent: fromIngest(put?.events ?? 0, put?.queue_ms),
+      putSentToAck: fromIngest(put?.events ?? 0, put?.call_ms),
+      arrivalToReturned: summarize(arrivalToReturned),
+      returnedToRedis: summarize(receivedToRedis),
+    },
   };
-  if (!opts.json) {
-    const l = result.latency;
-    process.stdout.write(
-      `e2e (${feed.mode}, gzip records): ${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${SIM_RATE}); frame → Redis ` +
+  return result;
+}
+
+function describeRun(result: E2eRun): string {
+  const l = result.latency;
+  const h = result.hops;
+  const hop = (s: Summary): string => `P50 ${s.p50Ms} / P95 ${s.p95Ms} / P99 ${s.p99Ms} ms`;
+  return (
+      `e2e (${result.mode}, ${result.symbols} symbol${result.symbols > 1 ? 's' : ''}, ${result.recordFormat} records, ${result.compression}, depth every ${result.depthIntervalMs} ms): ` +
+        `${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${SIM_RATE}); frame → Redis ` +
         `P50 ${l.p50Ms} ms, P95 ${l.p95Ms} ms, P99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.count} events; ` +
         `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +
         `and GetRecords returned → Redis (the aggregator's own share) P50 ${result.receivedToRedis.p50Ms} ms, P95 ${result.receivedToRedis.p95Ms} ms, P99 ${result.receivedToRedis.p99Ms} ms; ` +
-        `redis write avg ${result.redisWriteAvgMs} ms; re-anchors ${reanchors}; book ${result.bookStatus}; ` +
-        `RSS ${result.rssMb} MB (+${result.rssGrowthMb} MB after the aggregator started${feed.mode === 'in-process' ? '; sim + ingest + aggregator in one process' : '; aggregator process'})\n`,
-    );
-  }
-  return result;
+        `redis write avg ${result.redisWriteAvgMs} ms; re-anchors ${result.reanchors}; books live ${result.liveBooks}/${result.symbols}; ` +
+        `RSS ${result.rssMb} MB (+${result.rssGrowthMb} MB after the aggregator started${result.mode === 'in-process' ? '; sim + ingest + aggregator in one process' : '; aggregator process'})\n` +
+      `  per hop: frame in → put sent ${hop(h.frameToPutSent)}; put sent → acknowledged ${hop(h.putSentToAck)} (ingestor, last ${h.frameToPutSent.count} events); ` +
+        `Kinesis arrival → returned by GetRecords ${hop(h.arrivalToReturned)}; returned → Redis written ${hop(h.returnedToRedis)}\n`
+  );
+}
+
+async function run(opts: { json: boolean; quick: boolean }): Promise<E2eBenchResult> {
+  const one = await runOnce({ quick: opts.quick, symbols: TEN_SYMBOLS.slice(0, 1) });
+  if (!opts.json) process.stdout.write(describeRun(one));
+  const ten = await runOnce({ quick: opts.quick, symbols: TEN_SYMBOLS });
+  if (!opts.json) process.stdout.write(describeRun(ten));
+  return { ...one, tenSymbols: ten };
 }
 
 export const e2eSection: BenchSection = { name: 'e2e', run };

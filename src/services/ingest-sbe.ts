@@ -7,6 +7,7 @@
  *   const service = createSbeIngestService(config, logger);   // config.mode === 'sbe'
  *   await runService(service, config, logger);                // /health, /stats, /metrics
  */
+import { performance } from 'node:perf_hooks';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Registry } from 'prom-client';
 import { SbeStreamClient, type SbeStreamType, type StreamLogger } from '../binance/sbe-stream-client.js';
@@ -22,6 +23,7 @@ import type { Service } from './service.js';
 import { buildSbeHealth } from './ingest-sbe-health.js';
 import { createSbeIngestMetrics, type SbeIngestMetrics } from './ingest-sbe-metrics.js';
 import { SbeIngestPipeline, type KinesisStreamNames } from './ingest-sbe-pipeline.js';
+import { PutLatencyWindow } from './ingest-sbe-put-latency.js';
 
 export interface SbeIngestDeps {
   /** Use this Kinesis client instead of one built from config.aws (not destroyed by stop()). */
@@ -77,6 +79,7 @@ class SbeIngestService implements Service {
   private readonly pipeline: SbeIngestPipeline;
   private readonly client: SbeStreamClient;
   private readonly metrics: SbeIngestMetrics;
+  private readonly putLatency = new PutLatencyWindow();
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -185,6 +188,8 @@ class SbeIngestService implements Service {
   }
 
   private onAck(a: AckInfo): void {
+    const sentAt = a.ackedAt - a.callMs;
+    for (const t of a.enqueuedAt) this.putLatency.add(a.ackedAt, sentAt - t, a.callMs);
     this.metrics.recordsSent.inc({ stream: a.stream }, a.events);
     this.metrics.aggregatedRecordsSent.inc({ stream: a.stream }, a.records);
     if (this.log.isLevelEnabled('debug')) {
@@ -262,7 +267,9 @@ class SbeIngestService implements Service {
         duplicates_dropped: decoder.duplicates_dropped,
         recent_gaps: this.pipeline.recentGaps(),
       },
-      kinesis: { streams: this.streams, ...this.producer.stats() },
+      kinesis: { streams: this.streams, record_format: this.config.aws.kinesis.record_format, ...this.producer.stats() },
+      /** Per event over the last few seconds: put → PutRecords sent, and the call (sent → acknowledged). */
+      kinesis_put_latency: this.putLatency.report(performance.now()),
     };
   }
 }
