@@ -1,20 +1,18 @@
 /**
- * Bench section "decode": median ns per message of SBE decode + normalize (decodeFrame) against
- * JSON.parse + normalize (parseJsonLine) of the equivalent Binance JSON, measured in the same run, for
- * 1-trade TradesStreamEvents vs `trade`, BestBidAsk vs `bookTicker`, and 20-level depth diffs (10 bids +
- * 10 asks) vs `depthUpdate`.
+ * Bench section "decode": median ns per message from the wire to the event the aggregator core consumes
+ * (a fixed-point CoreEvent): SBE frame → decodeFrameCore against Binance's JSON text → JSON.parse →
+ * parseJsonLineCore, measured in the same run, for 1-trade TradesStreamEvents vs `trade`, BestBidAsk vs
+ * `bookTicker`, and 20-level depth diffs (10 bids + 10 asks) vs `depthUpdate`. Both paths yield the same
+ * events (test/unit/bench).
  *
  * Each case runs over a corpus of distinct frames from a seeded simulator run (a drifting price on a
- * 0.01 tick, realistic quantities and their repetition), never one frame in a loop: the decoder caches
- * decimal strings, and one repeated frame would hit that cache every time. Every round starts from an
- * empty cache, decodes the first half of the corpus untimed (the recent past of a live stream), then
- * times the second half in order; the JSON path is timed on the same second half. The cache hit rate of
- * the timed passes is reported next to each figure.
+ * 0.01 tick, realistic quantities), never one frame in a loop. Every round decodes the first half of the
+ * corpus untimed (the recent past of a live stream), then times the second half in order; the JSON path is
+ * timed on the same second half.
  */
-import { decodeFrame } from '../binance/sbe-decode.js';
-import type { MarketEvent } from '../core/events.js';
-import { parseJsonLine } from '../binance/json-events.js';
-import { decimalCache } from '../sbe/decimal-cache.js';
+import { decodeFrameCore } from '../binance/sbe-decode.js';
+import type { CoreEvent } from '../core/fixed-events.js';
+import { parseJsonLineCore } from '../binance/json-events.js';
 import { MarketEngine, type EngineEvent } from '../sim/engine.js';
 import { REST_DECIMALS, fixedDecimal, symbolSpec } from '../sim/symbols.js';
 import { WireEncoder } from '../sim/wire.js';
@@ -28,8 +26,6 @@ export interface DecodeCase {
   ratio: number;
   /** Distinct frames the case cycles through. */
   corpus_frames: number;
-  /** Share of decimal strings the SBE decoder served from its cache during the timed passes (0..1). */
-  decimal_cache_hit_rate: number;
 }
 
 export type DecodeCaseName = 'trade' | 'bestBidAsk' | 'depth';
@@ -106,16 +102,11 @@ function packed(frames: Uint8Array[]): Uint8Array[] {
   });
 }
 
-/**
- * Frames per case. Each timed round replays the second half of a corpus in order after the first half
- * warmed an empty cache, so the cache sees what it would in a live stream (values from a minute ago, not
- * the same frames again): the hit rate reported is that of one in-order pass.
- */
+/** Frames per case; each timed round replays the second half of a corpus in order after the first half. */
 const CORPUS_SIZES: Record<DecodeCaseName, number> = { trade: 65_536, bestBidAsk: 65_536, depth: 8192 };
 const QUICK_CORPUS_SIZES: Record<DecodeCaseName, number> = { trade: 16_384, bestBidAsk: 16_384, depth: 2048 };
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -131,9 +122,8 @@ function timePass<T>(items: T[], from: number, to: number, fn: (item: T) => unkn
 }
 
 /**
- * Allocates and drops enough short-lived objects for a few young-generation collections. In a long-running
- * decoder the cached strings are old-generation objects and only the few made on misses are young; right
- * after the warm-up pass they are all young, and copying them would be charged to the timed pass.
+ * Allocates and drops enough short-lived objects for a few young-generation collections, so that what the
+ * warm-up pass left young is not copied at the timed pass's expense.
  */
 function settleYoungGeneration(): void {
   let keep = 0;
@@ -145,30 +135,23 @@ export async function runDecodeBench(quick: boolean): Promise<DecodeBenchResult>
   const rounds = quick ? 7 : 21;
   const corpus = decodeCorpus(quick ? QUICK_CORPUS_SIZES : CORPUS_SIZES);
   const recv = START_US + 500;
-  const sbe = (frame: Uint8Array): MarketEvent[] => decodeFrame(frame, recv);
-  const json = (line: string): MarketEvent[] => parseJsonLine(line, recv);
+  const sbe = (frame: Uint8Array): CoreEvent[] => decodeFrameCore(frame, recv);
+  const json = (line: string): CoreEvent[] => parseJsonLineCore(line, recv);
   const result = {} as DecodeBenchResult;
   for (const name of ['trade', 'bestBidAsk', 'depth'] as const) {
     const { frames, json: lines } = corpus[name];
     const half = frames.length >> 1;
     const sbeNs: number[] = [];
     const jsonNs: number[] = [];
-    let hits = 0;
-    let misses = 0;
     // Round 0 only warms the JIT.
     for (let r = 0; r <= rounds; r++) {
-      decimalCache.clear();
       timePass(frames, 0, half, sbe);
       settleYoungGeneration();
-      decimalCache.resetStats();
       const ns = timePass(frames, half, frames.length, sbe);
-      const stats = decimalCache.stats();
       const js = timePass(lines, half, lines.length, json);
       if (r === 0) continue;
       sbeNs.push(ns);
       jsonNs.push(js);
-      hits += stats.hits;
-      misses += stats.misses;
       // Yield between rounds so a long bench does not starve the event loop.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -179,17 +162,15 @@ export async function runDecodeBench(quick: boolean): Promise<DecodeBenchResult>
       json_ns_per_msg: round1(jsonMedian),
       ratio: round1(jsonMedian / sbeMedian),
       corpus_frames: frames.length,
-      decimal_cache_hit_rate: round3(hits / Math.max(1, hits + misses)),
     };
   }
   return result;
 }
 
 export function formatDecodeTable(r: DecodeBenchResult): string {
-  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-  const rows = [['message', 'sbe ns/msg', 'json ns/msg', 'json/sbe', 'cache hits', 'frames']];
+  const rows = [['message', 'sbe ns/msg', 'json ns/msg', 'json/sbe', 'frames']];
   for (const [name, c] of Object.entries(r)) {
-    rows.push([name, String(c.sbe_ns_per_msg), String(c.json_ns_per_msg), `${c.ratio}×`, pct(c.decimal_cache_hit_rate), String(c.corpus_frames)]);
+    rows.push([name, String(c.sbe_ns_per_msg), String(c.json_ns_per_msg), `${c.ratio}×`, String(c.corpus_frames)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
@@ -199,7 +180,7 @@ export const decodeSection: BenchSection = {
   name: 'decode',
   async run({ json, quick }) {
     const result = await runDecodeBench(quick);
-    if (!json) process.stdout.write(`decode + normalize, median per message over in-order passes of distinct simulated frames\n${formatDecodeTable(result)}\n`);
+    if (!json) process.stdout.write(`wire → the core's fixed-point event, median per message over in-order passes of distinct simulated frames\n${formatDecodeTable(result)}\n`);
     return result;
   },
 };

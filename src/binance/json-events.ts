@@ -10,6 +10,9 @@
  * trade ids are not carried (the normalized vocabulary has no field for them).
  */
 import type { BestBidAskEvent, DepthEvent, DepthSnapshotEvent, Level, MarketEvent, TradeEvent } from '../core/events.js';
+import { DecimalError } from '../core/decimal.js';
+import { PARSED, parseFixed, scaleUp, type Mantissa } from '../core/fixed.js';
+import { levelsToCore, LevelError, type CoreBestBidAsk, type CoreDepth, type CoreEvent, type CoreTrade } from '../core/fixed-events.js';
 
 export class JsonEventError extends Error {
   override readonly name = 'JsonEventError';
@@ -213,4 +216,142 @@ export function parseJsonLine(line: string, recvTsUs?: number): MarketEvent[] {
     throw new JsonEventError(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   return jsonPayloadToEvents(payload, recvTsUs);
+}
+
+// ---- Straight into the core's fixed point: each decimal string parsed once, no canonical strings ----
+
+function fixedOf(o: Obj, key: string, what: string): Mantissa {
+  const text = str(o, key, what);
+  try {
+    parseFixed(text, true);
+  } catch (err) {
+    if (err instanceof DecimalError) throw new JsonEventError(`${what}: "${key}": ${err.message}`);
+    throw err;
+  }
+  return PARSED.m;
+}
+
+function coreTradeLike(p: Obj, recvTsUs: number | undefined, what: 'trade' | 'aggTrade', idKey: 't' | 'a'): CoreTrade {
+  const id = int(p, idKey, what);
+  const pm = fixedOf(p, 'p', what);
+  const pe = PARSED.e;
+  const qm = fixedOf(p, 'q', what);
+  const ev: CoreTrade = {
+    core: true,
+    type: 'trade',
+    symbol: str(p, 's', what),
+    event_ts: msToUs(int(p, 'E', what), 'E', what),
+    source: 'json',
+    trade_id: id,
+    sequence_id: id,
+    price_m: pm,
+    price_e: pe,
+    qty_m: qm,
+    qty_e: PARSED.e,
+    is_buyer_maker: bool(p, 'm', what),
+    transact_ts: msToUs(int(p, 'T', what), 'T', what),
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  return ev;
+}
+
+function coreBookTicker(p: Obj, recvTsUs: number | undefined): CoreBestBidAsk {
+  const what = 'bookTicker';
+  const eventTs = typeof p.E === 'number' ? msToUs(int(p, 'E', what), 'E', what) : (recvTsUs ?? 0);
+  const bp = fixedOf(p, 'b', what);
+  const bpe = PARSED.e;
+  const ap = fixedOf(p, 'a', what);
+  const ape = PARSED.e;
+  const bq = fixedOf(p, 'B', what);
+  const bqe = PARSED.e;
+  const aq = fixedOf(p, 'A', what);
+  const aqe = PARSED.e;
+  const pe = Math.min(bpe, ape);
+  const qe = Math.min(bqe, aqe);
+  const ev: CoreBestBidAsk = {
+    core: true,
+    type: 'bestBidAsk',
+    symbol: str(p, 's', what),
+    event_ts: eventTs,
+    source: 'json',
+    sequence_id: int(p, 'u', what),
+    price_e: pe,
+    qty_e: qe,
+    bid_price_m: scaleUp(bp, bpe - pe),
+    bid_qty_m: scaleUp(bq, bqe - qe),
+    ask_price_m: scaleUp(ap, ape - pe),
+    ask_qty_m: scaleUp(aq, aqe - qe),
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  return ev;
+}
+
+function coreDepthUpdate(p: Obj, recvTsUs: number | undefined): CoreDepth {
+  const what = 'depthUpdate';
+  const first = int(p, 'U', what);
+  const last = int(p, 'u', what);
+  if (last < first) throw new JsonEventError(`${what}: u ${last} < U ${first}`);
+  if (!Array.isArray(p.b)) throw new JsonEventError(`${what} bids: levels must be an array, got ${JSON.stringify(p.b)}`);
+  if (!Array.isArray(p.a)) throw new JsonEventError(`${what} asks: levels must be an array, got ${JSON.stringify(p.a)}`);
+  let lv;
+  try {
+    lv = levelsToCore(p.b as Level[], p.a as Level[], what, true);
+  } catch (err) {
+    if (err instanceof LevelError) throw new JsonEventError(err.message);
+    throw err;
+  }
+  const ev: CoreDepth = {
+    core: true,
+    type: 'depth',
+    symbol: str(p, 's', what),
+    event_ts: msToUs(int(p, 'E', what), 'E', what),
+    source: 'json',
+    first_update_id: first,
+    final_update_id: last,
+    price_e: lv.price_e,
+    qty_e: lv.qty_e,
+    bid_count: lv.bid_count,
+    ask_count: lv.ask_count,
+    levels: lv.levels,
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  return ev;
+}
+
+/**
+ * jsonPayloadToEvents, but into the core's fixed-point events: accepts the same payloads, and
+ * toMarketEvent() of each result equals jsonPayloadToEvents()'s event.
+ */
+export function jsonPayloadToCoreEvents(payload: unknown, recvTsUs?: number): CoreEvent[] {
+  if (!isObj(payload)) throw new JsonEventError(`payload must be a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
+  if ('stream' in payload && 'data' in payload) return jsonPayloadToCoreEvents(payload.data, recvTsUs);
+  if ('result' in payload && 'id' in payload) return [];
+  switch (payload.e) {
+    case 'trade':
+      return [coreTradeLike(payload, recvTsUs, 'trade', 't')];
+    case 'aggTrade':
+      return [coreTradeLike(payload, recvTsUs, 'aggTrade', 'a')];
+    case 'depthUpdate':
+      return [coreDepthUpdate(payload, recvTsUs)];
+    case 'bookTicker':
+      return [coreBookTicker(payload, recvTsUs)];
+    case 'serverShutdown':
+      return [];
+    case undefined:
+      if (looksLikeBookTicker(payload)) return [coreBookTicker(payload, recvTsUs)];
+      throw new JsonEventError(`payload has no event type "e" and is not a bookTicker: ${JSON.stringify(payload).slice(0, 120)}`);
+    default:
+      throw new JsonEventError(`unsupported event type ${JSON.stringify(payload.e)}`);
+  }
+}
+
+/** parseJsonLine into fixed-point events (Binance's JSON text → JSON.parse → CoreEvents). */
+export function parseJsonLineCore(line: string, recvTsUs?: number): CoreEvent[] {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(line);
+  } catch (err) {
+    throw new JsonEventError(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return jsonPayloadToCoreEvents(payload, recvTsUs);
 }

@@ -5,7 +5,11 @@
  * proportion to a count the frame claims (groups are bounded by the bytes present before iteration).
  */
 import type { BestBidAskEvent, DepthEvent, DepthSnapshotEvent, Level, MarketEvent, TradeEvent } from '../core/events.js';
+import type { CoreBestBidAsk, CoreDepth, CoreDepthSnapshot, CoreEvent, CoreLevels, CoreTrade } from '../core/fixed-events.js';
+import type { Mantissa } from '../core/fixed.js';
+import { fromBig } from '../core/fixed.js';
 import { SbeDecodeError } from '../sbe/errors.js';
+import { int64Number, rdInt64Le } from '../sbe/bytes.js';
 import {
   BestBidAskStreamEventDecoder,
   BoolEnum,
@@ -198,6 +202,210 @@ export function decodeFrame(frame: Uint8Array, recvTsUs?: number): MarketEvent[]
       return [decodeSnapshot(frame, root, end, blockLength, version, recvTsUs)];
     case TEMPLATE_DEPTH_DIFF:
       return [decodeDiff(frame, root, end, blockLength, version, recvTsUs)];
+    default:
+      throw new SbeDecodeError('UNKNOWN_TEMPLATE', `templateId ${h.templateId()} is not a stream_1_0 message`);
+  }
+}
+
+// ---- Fast path: frame bytes → CoreEvents (fixed point, no decimal strings) ----
+
+/** The int64 mantissa at `o`: a number when safe, else a BigInt. */
+function mantissaAt(b: Uint8Array, o: number): Mantissa {
+  const v = int64Number(b, o, true);
+  return v === undefined ? fromBig(rdInt64Le(b, o)) : v;
+}
+
+interface GroupCursor {
+  count: number;
+  blockLength: number;
+  skipAll(): void;
+}
+
+/**
+ * Both level groups of a depth message into one mantissa array (bids then asks). The groups' bounds were
+ * checked by wrap(); entries are read in place by offset (no per-entry cursor calls).
+ */
+function readCoreLevels(buf: Uint8Array, msg: { limit: number; bids(): GroupCursor; asks(): GroupCursor }, priceE: number, qtyE: number): CoreLevels {
+  const bg = msg.bids();
+  const nb = bg.count;
+  const bStart = msg.limit;
+  const bStep = bg.blockLength;
+  bg.skipAll();
+  const ag = msg.asks();
+  const na = ag.count;
+  const aStart = msg.limit;
+  const aStep = ag.blockLength;
+  ag.skipAll();
+  const out = new Float64Array(2 * (nb + na));
+  let j = 0;
+  for (let i = 0, o = bStart; i < nb; i++, o += bStep) {
+    const p = int64Number(buf, o, true);
+    const q = int64Number(buf, o + 8, true);
+    if (p === undefined || q === undefined) return bigLevels(buf, bStart, bStep, nb, aStart, aStep, na, priceE, qtyE);
+    out[j++] = p;
+    out[j++] = q;
+  }
+  for (let i = 0, o = aStart; i < na; i++, o += aStep) {
+    const p = int64Number(buf, o, true);
+    const q = int64Number(buf, o + 8, true);
+    if (p === undefined || q === undefined) return bigLevels(buf, bStart, bStep, nb, aStart, aStep, na, priceE, qtyE);
+    out[j++] = p;
+    out[j++] = q;
+  }
+  return { price_e: priceE, qty_e: qtyE, bid_count: nb, ask_count: na, levels: out };
+}
+
+/** Some mantissa is beyond 2^53 − 1: all of them as BigInts. */
+function bigLevels(buf: Uint8Array, bStart: number, bStep: number, nb: number, aStart: number, aStep: number, na: number, priceE: number, qtyE: number): CoreLevels {
+  const levels: bigint[] = [];
+  for (let i = 0, o = bStart; i < nb; i++, o += bStep) levels.push(rdInt64Le(buf, o), rdInt64Le(buf, o + 8));
+  for (let i = 0, o = aStart; i < na; i++, o += aStep) levels.push(rdInt64Le(buf, o), rdInt64Le(buf, o + 8));
+  return { price_e: priceE, qty_e: qtyE, bid_count: nb, ask_count: na, levels };
+}
+
+function decodeTradesCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreTrade[] {
+  const d = trades.wrap(frame, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const transactTs = d.transactTimeAsNumber();
+  const pe = d.priceExponent();
+  const qe = d.qtyExponent();
+  const group = d.trades();
+  const out: CoreTrade[] = new Array<CoreTrade>(group.count);
+  for (let i = 0; group.hasNext(); i++) {
+    group.next();
+    const id = group.idAsNumber();
+    const o = group.offset;
+    const price = mantissaAt(frame, o + 8);
+    const qty = mantissaAt(frame, o + 16);
+    const isBuyerMaker = group.isBuyerMaker() === BoolEnum.True;
+    out[i] =
+      recvTsUs === undefined
+        ? { core: true, type: 'trade', symbol: '', event_ts: eventTs, source: 'sbe', trade_id: id, sequence_id: id, price_m: price, price_e: pe, qty_m: qty, qty_e: qe, is_buyer_maker: isBuyerMaker, transact_ts: transactTs }
+        : {
+            core: true,
+            type: 'trade',
+            symbol: '',
+            event_ts: eventTs,
+            source: 'sbe',
+            trade_id: id,
+            sequence_id: id,
+            price_m: price,
+            price_e: pe,
+            qty_m: qty,
+            qty_e: qe,
+            is_buyer_maker: isBuyerMaker,
+            transact_ts: transactTs,
+            recv_ts_us: recvTsUs,
+          };
+  }
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'TradesStreamEvent.symbol');
+  for (let i = 0; i < out.length; i++) out[i].symbol = symbol;
+  checkEnd(d.limit, end, version, 'TradesStreamEvent');
+  return out;
+}
+
+function decodeBestBidAskCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreBestBidAsk {
+  const d = bestBidAsk.wrap(frame, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const o = d.offset;
+  const sequenceId = d.bookUpdateIdAsNumber();
+  const pe = d.priceExponent();
+  const qe = d.qtyExponent();
+  const bidPrice = mantissaAt(frame, o + 18);
+  const bidQty = mantissaAt(frame, o + 26);
+  const askPrice = mantissaAt(frame, o + 34);
+  const askQty = mantissaAt(frame, o + 42);
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'BestBidAskStreamEvent.symbol');
+  checkEnd(d.limit, end, version, 'BestBidAskStreamEvent');
+  return recvTsUs === undefined
+    ? { core: true, type: 'bestBidAsk', symbol, event_ts: eventTs, source: 'sbe', sequence_id: sequenceId, price_e: pe, qty_e: qe, bid_price_m: bidPrice, bid_qty_m: bidQty, ask_price_m: askPrice, ask_qty_m: askQty }
+    : {
+        core: true,
+        type: 'bestBidAsk',
+        symbol,
+        event_ts: eventTs,
+        source: 'sbe',
+        sequence_id: sequenceId,
+        price_e: pe,
+        qty_e: qe,
+        bid_price_m: bidPrice,
+        bid_qty_m: bidQty,
+        ask_price_m: askPrice,
+        ask_qty_m: askQty,
+        recv_ts_us: recvTsUs,
+      };
+}
+
+function decodeSnapshotCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreDepthSnapshot {
+  const d = snapshot.wrap(frame, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const lastUpdateId = d.bookUpdateIdAsNumber();
+  const lv = readCoreLevels(frame, d, d.priceExponent(), d.qtyExponent());
+  const ev: CoreDepthSnapshot = {
+    core: true,
+    type: 'depthSnapshot',
+    symbol: symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'DepthSnapshotStreamEvent.symbol'),
+    event_ts: eventTs,
+    source: 'sbe',
+    last_update_id: lastUpdateId,
+    price_e: lv.price_e,
+    qty_e: lv.qty_e,
+    bid_count: lv.bid_count,
+    ask_count: lv.ask_count,
+    levels: lv.levels,
+  };
+  if (recvTsUs !== undefined) ev.recv_ts_us = recvTsUs;
+  checkEnd(d.limit, end, version, 'DepthSnapshotStreamEvent');
+  return ev;
+}
+
+function decodeDiffCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreDepth {
+  const d = diff.wrap(frame, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const first = d.firstBookUpdateIdAsNumber();
+  const last = d.lastBookUpdateIdAsNumber();
+  const lv = readCoreLevels(frame, d, d.priceExponent(), d.qtyExponent());
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'DepthDiffStreamEvent.symbol');
+  checkEnd(d.limit, end, version, 'DepthDiffStreamEvent');
+  return recvTsUs === undefined
+    ? { core: true, type: 'depth', symbol, event_ts: eventTs, source: 'sbe', first_update_id: first, final_update_id: last, price_e: lv.price_e, qty_e: lv.qty_e, bid_count: lv.bid_count, ask_count: lv.ask_count, levels: lv.levels }
+    : {
+        core: true,
+        type: 'depth',
+        symbol,
+        event_ts: eventTs,
+        source: 'sbe',
+        first_update_id: first,
+        final_update_id: last,
+        price_e: lv.price_e,
+        qty_e: lv.qty_e,
+        bid_count: lv.bid_count,
+        ask_count: lv.ask_count,
+        levels: lv.levels,
+        recv_ts_us: recvTsUs,
+      };
+}
+
+/**
+ * One binary frame → the fixed-point events the core consumes, with no decimal string made: the venue's
+ * int64 mantissas and exponents as they are on the wire. Accepts and rejects exactly the frames
+ * decodeFrame() does; toMarketEvent() of each event equals decodeFrame()'s event. Throws only SbeDecodeError.
+ */
+export function decodeFrameCore(frame: Uint8Array, recvTsUs?: number): CoreEvent[] {
+  const end = frame.length;
+  const h = header.wrap(frame, 0, end).validate();
+  const root = MESSAGE_HEADER_SIZE;
+  const blockLength = h.blockLength();
+  const version = h.version();
+  switch (h.templateId()) {
+    case TEMPLATE_TRADES:
+      return decodeTradesCore(frame, root, end, blockLength, version, recvTsUs);
+    case TEMPLATE_BEST_BID_ASK:
+      return [decodeBestBidAskCore(frame, root, end, blockLength, version, recvTsUs)];
+    case TEMPLATE_DEPTH_SNAPSHOT:
+      return [decodeSnapshotCore(frame, root, end, blockLength, version, recvTsUs)];
+    case TEMPLATE_DEPTH_DIFF:
+      return [decodeDiffCore(frame, root, end, blockLength, version, recvTsUs)];
     default:
       throw new SbeDecodeError('UNKNOWN_TEMPLATE', `templateId ${h.templateId()} is not a stream_1_0 message`);
   }

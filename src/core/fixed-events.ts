@@ -90,9 +90,10 @@ function fracDigits(text: string): number {
 
 /**
  * [price, qty] string levels → CoreLevels at the finest exponent any of them needs (every digit kept, so
- * the values are exact). Unsigned decimals only; throws LevelError naming the level otherwise.
+ * the values are exact). Unsigned decimals unless `signed` (then the book rejects negative ones itself);
+ * throws LevelError naming the level otherwise.
  */
-export function levelsToCore(bids: readonly Level[], asks: readonly Level[], what = 'book'): CoreLevels {
+export function levelsToCore(bids: readonly Level[], asks: readonly Level[], what = 'book', signed = false): CoreLevels {
   const nb = bids.length;
   const na = asks.length;
   let pFrac = 0;
@@ -111,8 +112,8 @@ export function levelsToCore(bids: readonly Level[], asks: readonly Level[], wha
   let big: bigint[] | undefined;
   for (let i = 0; i < nb + na; i++) {
     const lv = i < nb ? bids[i] : asks[i - nb];
-    const p = parseLevelValue(lv[0], pFrac, what, i, nb);
-    const q = parseLevelValue(lv[1], qFrac, what, i, nb);
+    const p = parseLevelValue(lv[0], pFrac, what, i, nb, signed);
+    const q = parseLevelValue(lv[1], qFrac, what, i, nb, signed);
     if (big === undefined && (typeof p === 'bigint' || typeof q === 'bigint')) {
       big = Array.from(out.subarray(0, 2 * i), (x) => BigInt(x));
     }
@@ -130,9 +131,9 @@ function levelName(what: string, i: number, nb: number): string {
   return i < nb ? `${what} bid level ${i}` : `${what} ask level ${i - nb}`;
 }
 
-function parseLevelValue(text: string, frac: number, what: string, i: number, nb: number): Mantissa {
+function parseLevelValue(text: string, frac: number, what: string, i: number, nb: number, signed: boolean): Mantissa {
   try {
-    parseFixed(text);
+    parseFixed(text, signed);
   } catch (err) {
     if (err instanceof DecimalError) throw new LevelError(`${levelName(what, i, nb)}: ${err.message}`);
     throw err;
@@ -165,11 +166,13 @@ function parsed(text: string, signed: boolean): Mantissa {
 }
 
 /**
- * MarketEvent → CoreEvent, each decimal string parsed once (every digit kept). Throws DecimalError for a
- * price/quantity that is not a decimal string (trades may be signed: the core rejects negative ones with
- * its own reason), LevelError for malformed levels. Value checks (positive prices, ids) are the core's.
+ * MarketEvent → CoreEvent, each decimal string parsed once (every digit kept), so that any CoreEvent
+ * survives toMarketEvent → toCoreEvent. Throws DecimalError for a price/quantity that is not a decimal
+ * string, LevelError for malformed levels. Value checks (positive prices, ids) are the core's.
+ * `unsignedBook`: book and bestBidAsk decimals must also be unsigned, as the string core always required.
  */
-export function toCoreEvent(ev: MarketEvent): CoreEvent {
+export function toCoreEvent(ev: MarketEvent, unsignedBook = false): CoreEvent {
+  const signed = !unsignedBook;
   switch (ev.type) {
     case 'trade': {
       const pm = parsed(ev.price, true);
@@ -194,13 +197,13 @@ export function toCoreEvent(ev: MarketEvent): CoreEvent {
       return out;
     }
     case 'bestBidAsk': {
-      const bp = parsed(ev.bid_price, false);
+      const bp = parsed(ev.bid_price, signed);
       const bpe = PARSED.e;
-      const ap = parsed(ev.ask_price, false);
+      const ap = parsed(ev.ask_price, signed);
       const ape = PARSED.e;
-      const bq = parsed(ev.bid_quantity, false);
+      const bq = parsed(ev.bid_quantity, signed);
       const bqe = PARSED.e;
-      const aq = parsed(ev.ask_quantity, false);
+      const aq = parsed(ev.ask_quantity, signed);
       const aqe = PARSED.e;
       const pe = Math.min(bpe, ape);
       const qe = Math.min(bqe, aqe);
@@ -222,7 +225,7 @@ export function toCoreEvent(ev: MarketEvent): CoreEvent {
       return out;
     }
     case 'depth': {
-      const lv = levelsToCore(ev.bids, ev.asks, 'depth');
+      const lv = levelsToCore(ev.bids, ev.asks, 'depth', signed);
       const out: CoreDepth = {
         core: true,
         type: 'depth',
@@ -241,7 +244,7 @@ export function toCoreEvent(ev: MarketEvent): CoreEvent {
       return out;
     }
     case 'depthSnapshot': {
-      const lv = levelsToCore(ev.bids, ev.asks, 'snapshot');
+      const lv = levelsToCore(ev.bids, ev.asks, 'snapshot', signed);
       const out: CoreDepthSnapshot = {
         core: true,
         type: 'depthSnapshot',

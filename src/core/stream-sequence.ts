@@ -1,4 +1,5 @@
 import type { MarketEvent } from './events.js';
+import type { AnyEvent } from './fixed-events.js';
 
 /**
  * Sequence rules per symbol and stream: trade ids contiguous, depth diffs chained (U == previous u + 1),
@@ -45,7 +46,7 @@ export class StreamSequenceMonitor {
   private readonly cursors = new Map<string, SymbolCursors>();
 
   /** Check one event; the caller drops it when the verdict is `duplicate`. */
-  check(ev: MarketEvent): SequenceVerdict {
+  check(ev: AnyEvent): SequenceVerdict {
     let bySymbol = this.cursors.get(ev.symbol);
     if (!bySymbol) {
       bySymbol = {};
@@ -91,7 +92,7 @@ export class StreamSequenceMonitor {
 }
 
 /** The last id an event covers in its stream's sequence. */
-function lastId(ev: MarketEvent): number {
+function lastId(ev: AnyEvent): number {
   switch (ev.type) {
     case 'trade':
       return ev.trade_id;

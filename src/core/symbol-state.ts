@@ -150,7 +150,7 @@ export class SymbolState {
       case 'bestBidAsk': {
         let core: CoreEvent;
         try {
-          core = toCoreEvent(ev);
+          core = toCoreEvent(ev, true);
         } catch (err) {
           const detail = err instanceof Error ? err.message : String(err);
           if (ev.type === 'bestBidAsk') return this.bbaSeqOutcome(ev.sequence_id) ?? { kind: 'skipped', reason: 'invalid', detail };

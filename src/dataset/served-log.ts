@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MarketEvent } from '../core/events.js';
+import type { AnyEvent } from '../core/fixed-events.js';
 import type { RedisClient } from '../redis/connect.js';
 import { assertSymbol } from '../redis/keys.js';
 
@@ -58,7 +59,7 @@ export function newCut(): EventCut {
 }
 
 /** The id that orders an event within its type (depth u, trade id, bestBidAsk update id). */
-export function eventId(ev: MarketEvent): number {
+export function eventId(ev: AnyEvent): number {
   switch (ev.type) {
     case 'depth':
       return ev.final_update_id;
@@ -72,7 +73,7 @@ export function eventId(ev: MarketEvent): number {
 }
 
 /** Hot path: called for every event given to a symbol's state. */
-export function noteEvent(cut: EventCut, ev: MarketEvent): void {
+export function noteEvent(cut: EventCut, ev: AnyEvent): void {
   if (cut.n === 0) {
     cut.firstType = ev.type;
     cut.firstId = eventId(ev);

@@ -9,7 +9,7 @@
  * batches whose events it carried; the consumer retries them and the core skips what it already applied.
  */
 import type { Logger } from 'pino';
-import type { MarketEvent } from '../core/events.js';
+import type { AnyEvent } from '../core/fixed-events.js';
 import { EventTimeMerge, type MergeStats } from '../core/event-time-merge.js';
 import type { AggregatorPipeline, PipelineRecord } from './aggregate-pipeline.js';
 
@@ -21,7 +21,7 @@ interface Waiter {
 
 interface Tagged {
   tsUs: number;
-  ev: MarketEvent;
+  ev: AnyEvent;
   waiter: Waiter;
 }
 
@@ -131,7 +131,7 @@ export class MergedStreamsIntake {
   private async releaseOnce(): Promise<void> {
     const released = this.closing ? this.merge.drainAll() : this.merge.drain(this.now());
     if (released.length === 0) return;
-    const events = new Array<MarketEvent>(released.length);
+    const events = new Array<AnyEvent>(released.length);
     for (let i = 0; i < released.length; i++) events[i] = released[i].ev;
     const finished: Waiter[] = [];
     for (const t of released) if (--t.waiter.remaining === 0) finished.push(t.waiter);

@@ -28,11 +28,12 @@
  * (read by the caller) is applied with applyReanchorDone().
  */
 import type { Logger } from 'pino';
-import type { MarketEvent, TradeEvent } from '../core/events.js';
+import type { TradeEvent } from '../core/events.js';
+import { isCoreEvent, type AnyEvent, type CoreTrade } from '../core/fixed-events.js';
+import { PARSED, parseFixed } from '../core/fixed.js';
 import { MarketState } from '../core/market-state.js';
 import { PersistedMinutes, tradeTimeUs } from '../core/minute-stats.js';
 import { StreamSequenceMonitor } from '../core/stream-sequence.js';
-import { parseDecimal } from '../core/decimal.js';
 import type { SkipReason, SymbolState } from '../core/symbol-state.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { MinuteStat } from '../redis/codec.js';
@@ -43,7 +44,7 @@ import { appendDeadLetters, type DeadLetter } from '../redis/dead-letter.js';
 import { requestReanchor, type ReanchorDone } from '../redis/streams.js';
 import { toRedisError } from '../redis/errors.js';
 import { EventRecordError, type RecordErrorCode } from './aggregate-decode.js';
-import { decodeUserRecord } from '../kinesis/record-format.js';
+import { decodeUserRecordCore } from './aggregate-decode-core.js';
 import { newCut, noteEvent, ServedFeatureLog, type EventCut, type ServedEntryInput } from '../dataset/served-log.js';
 
 /** One Kinesis user record as the pipeline takes it; the metadata identifies a rejected record. */
@@ -257,15 +258,15 @@ export class AggregatorPipeline {
    * not a valid event, or dated past the wall clock plus the allowed skew, is counted, logged with its
    * stream/shard/sequence and dead-lettered (written by the next ingestEvents() or sendReanchorRequests()).
    */
-  decodeRecords(records: readonly PipelineRecord[], log?: Logger): { events: MarketEvent[]; invalid: number } {
-    const events: MarketEvent[] = [];
+  decodeRecords(records: readonly PipelineRecord[], log?: Logger): { events: AnyEvent[]; invalid: number } {
+    const events: AnyEvent[] = [];
     let invalid = 0;
     const wallMs = this.now();
     const opts = { maxEventTsUs: this.maxEventTsUs(wallMs) };
     for (const r of records) {
       try {
         // Either record format (SBE envelope or JSON), detected per record; an SBE trades message may carry several.
-        for (const ev of decodeUserRecord(r.data, opts).events) events.push(ev);
+        for (const ev of decodeUserRecordCore(r.data, opts)) events.push(ev);
       } catch (err) {
         if (!(err instanceof EventRecordError)) throw err;
         invalid++;
@@ -331,7 +332,7 @@ export class AggregatorPipeline {
    * then send the re-anchor requests that became due. Rejects only when Redis could not be read for a
    * symbol seen for the first time (nothing of the batch is applied then).
    */
-  async ingestEvents(events: readonly MarketEvent[], log?: Logger): Promise<{ applied: number }> {
+  async ingestEvents(events: readonly AnyEvent[], log?: Logger): Promise<{ applied: number }> {
     await this.ensureSymbols(events);
     const applied = this.applyEvents(events, log);
     await this.sendReanchorRequests(log);
@@ -339,7 +340,7 @@ export class AggregatorPipeline {
   }
 
   /** Apply already-decoded events (symbols must have been ensured: see ingestRecords). */
-  private applyEvents(events: readonly MarketEvent[], log?: Logger): number {
+  private applyEvents(events: readonly AnyEvent[], log?: Logger): number {
     let applied = 0;
     const bound = this.maxEventTsUs(this.now());
     for (const ev of events) {
@@ -354,7 +355,8 @@ export class AggregatorPipeline {
         }
       }
       noteEvent(aux.cut, ev);
-      const out = st.apply(ev, bound);
+      // SBE records arrive as fixed-point CoreEvents (nothing to parse); JSON ones are parsed once here.
+      const out = isCoreEvent(ev) ? st.applyCore(ev, bound) : st.apply(ev, bound);
       switch (out.kind) {
         case 'applied':
           applied++;
@@ -383,9 +385,14 @@ export class AggregatorPipeline {
   }
 
   /** The core applied this trade (valid, new to this run); an earlier run may still have stored it. */
-  private countMinute(aux: SymbolAux, ev: TradeEvent): void {
-    const q = parseDecimal(ev.quantity);
-    aux.minutes.add(ev.trade_id, tradeTimeUs(ev), q.mantissa, q.exponent);
+  private countMinute(aux: SymbolAux, ev: TradeEvent | CoreTrade): void {
+    if (isCoreEvent(ev)) {
+      aux.minutes.add(ev.trade_id, tradeTimeUs(ev), ev.qty_m, ev.qty_e);
+      return;
+    }
+    // The core accepted this trade, so its quantity parses.
+    parseFixed(ev.quantity, true);
+    aux.minutes.add(ev.trade_id, tradeTimeUs(ev), PARSED.m, PARSED.e);
   }
 
   private auxOf(symbol: string, stored: readonly MinuteStat[] = []): SymbolAux {
@@ -412,7 +419,7 @@ export class AggregatorPipeline {
    * First sight of a symbol: load the per-minute counts a previous run left (with their trade-id
    * watermark), so a restart adds to them without counting a replayed trade twice.
    */
-  private async ensureSymbols(events: readonly MarketEvent[]): Promise<void> {
+  private async ensureSymbols(events: readonly AnyEvent[]): Promise<void> {
     const missing = new Set<string>();
     for (const ev of events) if (!this.aux.has(ev.symbol)) missing.add(ev.symbol);
     if (missing.size === 0) return;
