@@ -1,8 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { Command } from 'ioredis';
 import { RedisCheckpointStore } from '../../../src/kinesis/redis-checkpoints.js';
+import { resolveConfig } from '../../../src/ops/config.js';
+import { createLogger } from '../../../src/ops/logger.js';
+import { createAggregatorService } from '../../../src/services/aggregate.js';
+import { createRestIngestService } from '../../../src/services/ingest-rest.js';
+import { createSbeIngestService } from '../../../src/services/ingest-sbe.js';
+import type { Service } from '../../../src/services/service.js';
+import { startSimulator } from '../../../src/sim/index.js';
+import { uniqueSuffix } from '../../support/servers.js';
+import { obMismatches, truthBookOrNull } from '../../support/truth-book.js';
 import type { RedisClient } from '../../../src/redis/connect.js';
 import { appendDeadLetters, readDeadLetters } from '../../../src/redis/dead-letter.js';
 import { keySlot, REANCHOR_DONE_STREAM, symbolKeys } from '../../../src/redis/keys.js';
@@ -282,12 +294,15 @@ describe('Redis Cluster, 3 masters + replicas', () => {
     expect(failures.every((m) => /unavailable|closed|CLUSTERDOWN|timed out|refresh slots|isn't ready|TRYAGAIN|MOVED|redirections|writeable/i.test(m)), failures.join('\n')).toBe(true);
 
     // Writers stopped: one more write each (the reference state), then every book is exactly it.
+    // A write refused while a flag was held leaves status=resyncing: the reference says live, as the aggregator's does.
     const g = ++gen;
     const ref = generationState(g);
-    await pw.write(symbols.map((s) => ({ symbol: s, ob: { set: ref.ob, del: [] }, tr1s: ref.tr1s, tr5s: ref.tr5s, feat: ref.feat })));
+    const refOb = { ...ref.ob, status: 'live' };
+    const last = await pw.write(symbols.map((s) => ({ symbol: s, ob: { set: refOb, del: [] }, tr1s: ref.tr1s, tr5s: ref.tr5s, feat: ref.feat })));
+    expect(Object.values(last.obOutcome)).toEqual(symbols.map(() => 'written'));
     for (const s of symbols) {
       const k = symbolKeys(s, { cluster: true });
-      expect(await reader.hgetall(k.ob)).toEqual(ref.ob);
+      expect(await reader.hgetall(k.ob)).toEqual(refOb);
       expect(await reader.hgetall(k.tr1s)).toEqual(ref.tr1s);
       expect(await reader.hgetall(k.feat)).toEqual(ref.feat);
       // Nothing half-swapped: the flag released, and staging keys all present (an attempt cut off) or all gone.
@@ -296,6 +311,115 @@ describe('Redis Cluster, 3 masters + replicas', () => {
       expect([0, 4]).toContain(staging);
     }
   }, 90_000);
+
+  it('the services on the cluster: sim → SBE ingest → Kinesis → aggregator → cluster, REST re-anchors; a master fails over and every live book stays the venue book', async () => {
+    // Real symbols (the simulator knows only those) on three different masters.
+    const symbols = ['BTCUSDT', 'ETHUSDT', 'DOGEUSDT'];
+    const slots = symbols.map(symbolSlot);
+    expect(new Set(await Promise.all(slots.map((sl) => cluster.masterOf(sl)))).size).toBe(3);
+    const stops: (() => Promise<unknown>)[] = [];
+    const lakeDir = mkdtempSync(join(tmpdir(), 'btcpipe-cluster-lake-'));
+    stops.push(async () => rmSync(lakeDir, { recursive: true, force: true }));
+    try {
+      const sim = await startSimulator({ symbols, seed: 31, rate: 60, weightLimitPerMinute: 1_000_000 });
+      stops.push(() => sim.stop());
+      const stream = `cluster-events-${uniqueSuffix()}`;
+      const common = {
+        binance: { sbe_ws_url: sim.wsUrl, rest_base_url: sim.restUrl, api_key: 'test-key-cluster-01', symbols, rate_limit_requests_per_minute: 100_000 },
+        aws: {
+          region: 'us-east-1',
+          endpoint_url: inject('kinesisEndpoint'),
+          kinesis: { streams: { trade: stream, bestbidask: stream, depth: stream }, create_streams: true, consumer_config: { shard_iterator_type: 'TRIM_HORIZON', poll_interval_ms: 20 } },
+        },
+        redis: { cluster: true, cluster_nodes: cluster.seeds, socket_timeout_seconds: 2 },
+        processing: { feature_update_interval_seconds: 1, reanchor_request_interval_seconds: 1 },
+        scheduler: { poll_interval_seconds: 5, reanchor_min_interval_seconds: 1 },
+        lake: { backend: 'folder', root: lakeDir },
+        health: { port: 0, host: '127.0.0.1' },
+        metrics: { prometheus_port: 0 },
+        logging: { level: 'error' },
+      };
+      const logger = createLogger({ service: 'cluster-stack', level: 'error' });
+      const start = async (svc: Service | Promise<Service>): Promise<void> => {
+        const s = await svc;
+        await s.start();
+        stops.push(() => s.stop());
+      };
+      await start(createSbeIngestService(resolveConfig(common, 'test', { mode: 'sbe', env: {} }), logger));
+      await start(createAggregatorService(resolveConfig(common, 'test', { mode: 'aggregator', env: {} }), logger));
+      await start(createRestIngestService(resolveConfig(common, 'test', { mode: 'rest', env: {} }), logger));
+
+      const keys = symbols.map((s) => symbolKeys(s, { cluster: true }));
+      const t0 = Date.now();
+      const waitFor = async (what: string, cond: () => Promise<boolean>, ms: number): Promise<void> => {
+        const deadline = Date.now() + ms;
+        while (!(await cond().catch(() => false))) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await sleep(100);
+        }
+      };
+      await waitFor('every book live', async () => (await Promise.all(keys.map((k) => reader.hget(k.ob, 'status')))).every((st) => st === 'live'), 60_000);
+
+      // A reader's view: every live sample must be the venue's book at the sample's own last_update_id.
+      let sampling = true;
+      let compared = 0;
+      const wrong: string[] = [];
+      const sampler = (async () => {
+        while (sampling) {
+          for (const [i, k] of keys.entries()) {
+            const ob = await reader.hgetall(k.ob).catch(() => undefined);
+            if (!ob || ob.status !== 'live') continue;
+            const truth = await truthBookOrNull(sim.restUrl, symbols[i], Number(ob.last_update_id)).catch(() => null);
+            if (!truth) continue;
+            compared++;
+            const d = obMismatches(ob, truth);
+            if (d.length > 0) wrong.push(`${symbols[i]}@${ob.last_update_id}: ${d.join('; ')}`);
+          }
+          await sleep(50);
+        }
+      })();
+
+      const liveFirstAt = Date.now();
+      await waitFor('live samples compared before the fail-over', async () => compared >= 5, 60_000);
+
+      // The victim: a symbol whose master still has a live replica (an earlier test may have used one up).
+      const t = await cluster.topology();
+      const liveAddr = new Set(cluster.nodes.filter((n) => n.alive()).map((n) => n.address));
+      const i = (await Promise.all(slots.map((sl) => cluster.masterOf(sl)))).findIndex((m) =>
+        t.nodes.some((n) => n.role === 'replica' && n.masterAddress === m && liveAddr.has(n.address)),
+      );
+      expect(i).toBeGreaterThanOrEqual(0);
+      const victimMaster = await cluster.masterOf(slots[i]);
+      const before = Number(await reader.hget(keys[i].ob, 'last_update_id'));
+      const killedAt = Date.now();
+      await cluster.nodes.find((n) => n.address === victimMaster)?.kill('SIGKILL');
+      await waitFor('the replica promoted', async () => (await cluster.masterOf(slots[i])) !== victimMaster, 30_000);
+      const promotedAt = Date.now();
+      await waitFor(`${symbols[i]} live again past ${before}`, async () => {
+        const ob = await reader.hgetall(keys[i].ob);
+        return ob.status === 'live' && Number(ob.last_update_id) > before;
+      }, 30_000);
+      const liveAt = Date.now();
+      const comparedBefore = compared;
+      await waitFor('every book live', async () => (await Promise.all(keys.map((k) => reader.hget(k.ob, 'status')))).every((st) => st === 'live'), 30_000);
+      await waitFor('live samples compared after the fail-over', async () => compared >= comparedBefore + 5, 60_000);
+      sampling = false;
+      await sampler;
+      console.info(
+        `services on the cluster: every book live after ${liveFirstAt - t0} ms; ${symbols[i]}'s master killed at +${killedAt - t0} ms; ` +
+          `promoted after ${promotedAt - killedAt} ms, ob live and newer after ${liveAt - killedAt} ms; ${compared} live samples compared to the venue, ` +
+          `done at +${Date.now() - t0} ms`,
+      );
+      expect(wrong).toEqual([]);
+      for (const [j, k] of keys.entries()) {
+        const ob = await reader.hgetall(k.ob);
+        const truth = await truthBookOrNull(sim.restUrl, symbols[j], Number(ob.last_update_id));
+        expect(truth && obMismatches(ob, truth)).toEqual([]);
+      }
+    } finally {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    }
+  }, 150_000);
 });
 
 function countBy(xs: string[]): Record<string, number> {
