@@ -4,14 +4,15 @@
  * simulator → SBE ingest service (this process) → private kinesis-local → aggregator process(es) → private
  * redis-server. Reports the records/s the aggregators handled (their /stats, summed) and the staleness of
  * the books as a reader sees them: wall clock − ob:{SYM} ts_us, sampled from outside every 100 ms over every
- * live book, P50/P95. Every symbol gets the same order flow, so more symbols means more load. Bounded in
+ * book that has one (a book older than processing.stale_after_seconds says `stale` and still counts), P50/P95,
+ * with the statuses seen and the machine's load average (the figures mean little on a saturated machine). Every symbol gets the same order flow, so more symbols means more load. Bounded in
  * time: a fixed warm-up limit (books live, shards spread) and a fixed measuring window per case.
  *
  * Needs the compiled CLI (dist/, `npm run build`): the aggregators are their own processes, as deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -43,6 +44,10 @@ export interface ScaleCase {
   staleness: { samples: number; p50Ms: number; p95Ms: number };
   /** Books not `live` in the samples (resyncing, stale, missing), share of all samples. */
   notLiveShare: number;
+  /** Samples by ob status ('missing' = no ob yet). */
+  statuses: Record<string, number>;
+  /** 1-minute load average at the end of the window (2 cores here). */
+  loadAverage: number;
   /** Shards per aggregator at the end (lease owners). */
   shardsPerAggregator: number[];
   warmupSeconds: number;
@@ -217,6 +222,7 @@ async function runCase(
     const staleness: number[] = [];
     let samples = 0;
     let notLive = 0;
+    const statuses: Record<string, number> = {};
     while (performance.now() - t0 < seconds * 1000) {
       const pipe = env.redis.pipeline();
       for (const k of keys) pipe.hmget(k, 'status', 'ts_us');
@@ -225,11 +231,10 @@ async function runCase(
       for (const [err, v] of res) {
         samples++;
         const [status, ts] = (err ? [null, null] : v) as [string | null, string | null];
-        if (status !== 'live' || ts === null) {
-          notLive++;
-          continue;
-        }
-        staleness.push(Math.max(0, nowUs - Number(ts)) / 1000);
+        const key = status ?? 'missing';
+        statuses[key] = (statuses[key] ?? 0) + 1;
+        if (status !== 'live') notLive++;
+        if (ts !== null && ts !== '') staleness.push(Math.max(0, nowUs - Number(ts)) / 1000);
       }
       await sleep(100);
     }
@@ -245,6 +250,8 @@ async function runCase(
       offeredPerSecond: Math.round((s1 - s0) / elapsed),
       staleness: { samples: sorted.length, p50Ms: round(pct(sorted, 50)), p95Ms: round(pct(sorted, 95)) },
       notLiveShare: samples ? round(notLive / samples) : 0,
+      statuses,
+      loadAverage: round(loadavg()[0]),
       shardsPerAggregator: Array.from({ length: nAggregators }, (_, i) => o.filter((w) => w === `bench-${i}`).length),
       warmupSeconds,
     };
@@ -289,8 +296,8 @@ async function run(opts: { json: boolean; quick: boolean }): Promise<ScaleBenchR
         if (!opts.json) {
           process.stdout.write(
             `scale: ${c.symbols} symbols, ${c.aggregators} aggregator(s): ${c.recordsPerSecond} records/s handled (${c.offeredPerSecond} frames/s offered), ` +
-              `staleness P50 ${c.staleness.p50Ms} ms P95 ${c.staleness.p95Ms} ms over ${c.staleness.samples} samples, not live ${Math.round(c.notLiveShare * 100)} %, ` +
-              `shards ${c.shardsPerAggregator.join('/')}, warm-up ${c.warmupSeconds} s\n`,
+              `staleness P50 ${c.staleness.p50Ms} ms P95 ${c.staleness.p95Ms} ms over ${c.staleness.samples} samples, statuses ${JSON.stringify(c.statuses)}, ` +
+              `shards ${c.shardsPerAggregator.join('/')}, warm-up ${c.warmupSeconds} s, load average ${c.loadAverage}\n`,
           );
         }
       }

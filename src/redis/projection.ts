@@ -65,7 +65,7 @@ export interface ProjectionWriterOptions {
   minutesRetention?: number;
   logger?: LoggerLike;
   /** Called after every batch (for a latency histogram / counters). */
-  onBatch?: (info: { latencyMs: number; symbols: number; ok: boolean }) => void;
+  onBatch?: (info: { latencyMs: number; symbols: number; ok: boolean; fenced?: number }) => void;
   /** Shard leases: the lease epoch a symbol's writes carry; undefined = this worker does not hold it. */
   fencing?: { epochOf(symbol: string): number | undefined };
 }
@@ -166,7 +166,7 @@ export class ProjectionWriter {
     this.ops++;
     this.lastMs = latencyMs;
     this.totalMs += latencyMs;
-    this.onBatch?.({ latencyMs, symbols: batch.length, ok: true });
+    this.onBatch?.({ latencyMs, symbols: batch.length, ok: true, fenced: fenced.length });
     return { obWritten, obOutcome, fenced, latencyMs };
   }
 

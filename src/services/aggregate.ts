@@ -22,6 +22,7 @@ import { KinesisStreamConsumer, type ConsumedRecord } from '../kinesis/consumer.
 import { RedisCheckpointStore } from '../kinesis/redis-checkpoints.js';
 import { LeaseCoordinator } from '../kinesis/lease-coordinator.js';
 import { RateMeter } from '../kinesis/rate-meter.js';
+import { Counter, Gauge } from 'prom-client';
 import { waitForRedisReady, type RedisClient } from '../redis/connect.js';
 import { ProjectionWriter } from '../redis/projection.js';
 import type { Service } from './service.js';
@@ -113,6 +114,27 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   /** The lease epoch each symbol's writes carry (partition key = symbol), and the symbols seen per shard. */
   const symbolEpoch = new Map<string, number>();
   const shardSymbols = new Map<string, Set<string>>();
+  const leaseEvents = new Counter({
+    name: 'aggregator_shard_lease_events_total',
+    help: 'Shard lease events of this worker: taken, lost (renewal refused or not confirmed in time), handed_over, finished, stopped',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'aggregator_shard_leases_held',
+    help: 'Shard leases this worker holds now (leases on)',
+    registers: [registry],
+    collect() {
+      let n = 0;
+      for (const c of coordinators.values()) n += c.readable().length;
+      this.set(n);
+    },
+  });
+  const fencedWrites = new Counter({
+    name: 'aggregator_fenced_symbol_writes_total',
+    help: 'Symbol writes refused because another worker holds their shard now (lease fence)',
+    registers: [registry],
+  });
   const workerId = leaseCfg.worker_id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._:@-]/g, '-').slice(-128);
 
   const noteLeasedBatch = (shardId: string, epoch: number, batch: readonly ConsumedRecord[]): void => {
@@ -203,8 +225,9 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       cluster: config.redis.cluster,
       logger,
       ...(leaseCfg.enabled ? { fencing: { epochOf: (s: string) => symbolEpoch.get(s) } } : {}),
-      onBatch: ({ latencyMs, ok }) => {
+      onBatch: ({ latencyMs, ok, fenced }) => {
         metrics.redisOperations.inc({ result: ok ? 'ok' : 'error' });
+        if (fenced) fencedWrites.inc(fenced);
         if (ok) {
           metrics.redisLatency.observe(latencyMs / 1000);
           writeRate.add(1);
@@ -280,7 +303,9 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
             shardSyncIntervalMs: leaseCfg.shard_sync_interval_ms,
             logger,
             hooks: {
+              onAcquired: () => leaseEvents.inc({ event: 'taken' }),
               onReleased: (shardId, epoch, reason) => {
+                leaseEvents.inc({ event: reason });
                 // A finished parent's symbols continue in its children; whoever reads those raises the fence.
                 if (reason === 'lost' || reason === 'handed_over') dropShard(shardId, epoch);
               },
