@@ -98,6 +98,8 @@ export async function startEmbeddedRedisCluster(opts: StartClusterOptions = {}):
           '--cluster-port', String(busPort), '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000),
           // A replica may always be promoted, however long its master was away: the data here is throw-away.
           '--cluster-replica-validity-factor', '0',
+          // Replicas sync at once (the default waits 5 s for more replicas to share one transfer).
+          '--repl-diskless-sync-delay', '0',
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
