@@ -93,9 +93,12 @@ function startResponder(redis: RedisClient, blocking: RedisClient, restUrl: () =
     let lastId = '$';
     while (running) {
       const reqs = await readReanchorRequests(blocking, lastId, 200).catch(() => []);
-      for (const req of reqs) {
-        lastId = req.id;
-        await reanchor
+      if (reqs.length > 0) lastId = reqs[reqs.length - 1].id;
+      // One re-anchor per symbol at a time, many symbols at once: 50 cold books must not queue for a minute.
+      const bySymbol = new Map(reqs.map((r) => [r.symbol, r]));
+      await Promise.all(
+        [...bySymbol.values()].map((req) =>
+          reanchor
           .run(req.symbol, async (signal) => {
             const [d, t] = await Promise.all([
               fetch(`${restUrl()}/api/v3/depth?symbol=${req.symbol}&limit=1000`, { signal }).then((x) => x.json()),
@@ -111,8 +114,9 @@ function startResponder(redis: RedisClient, blocking: RedisClient, restUrl: () =
             const s = buildStagingState(req.symbol, depth, trades, Date.now());
             return { ob: s.ob, tr1s: s.tr1s, tr5s: s.tr5s, feat: s.feat, snapshot: depth };
           })
-          .catch(() => undefined);
-      }
+          .catch(() => undefined),
+        ),
+      );
     }
   })();
   return {
