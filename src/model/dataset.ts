@@ -31,6 +31,8 @@ export interface TrainingData {
   spreadBp: number[];
   /** Rows dropped because a label was missing or not finite (the last ticks, whose horizon is past the data). */
   droppedUnlabelled: number;
+  /** The symbol the file says it holds (key-value metadata `btcpipe.symbol`), if any. */
+  symbol: string | null;
 }
 
 const LABEL_RE = /^label_ret_(\d+)s$/;
@@ -59,14 +61,16 @@ function toNumber(v: unknown): number {
 }
 
 /** Columns of a flat Parquet file, in file order. */
-export function parquetColumns(file: ArrayBuffer): { columns: string[]; rows: number } {
+export function parquetColumns(file: ArrayBuffer): { columns: string[]; rows: number; kv: Record<string, string> } {
   let meta;
   try {
     meta = parquetMetadata(file);
   } catch (err) {
     throw new DatasetError(`not a Parquet file: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return { columns: meta.schema.slice(1).map((e) => e.name), rows: Number(meta.num_rows) };
+  const kv: Record<string, string> = {};
+  for (const e of meta.key_value_metadata ?? []) if (e.value !== undefined) kv[e.key] = e.value;
+  return { columns: meta.schema.slice(1).map((e) => e.name), rows: Number(meta.num_rows), kv };
 }
 
 export interface ReadOptions {
@@ -76,7 +80,7 @@ export interface ReadOptions {
 
 /** Parse a dataset already in memory (tests, and readDataset below). */
 export async function parseDataset(file: ArrayBuffer, opts: ReadOptions = {}): Promise<TrainingData> {
-  const { columns, rows } = parquetColumns(file);
+  const { columns, rows, kv } = parquetColumns(file);
   const horizonS = pickHorizon(columns, opts.horizonS);
   const features = [...(opts.features ?? DEFAULT_MODEL_FEATURES)];
   if (features.length === 0) throw new DatasetError('no model features selected');
@@ -109,6 +113,7 @@ export async function parseDataset(file: ArrayBuffer, opts: ReadOptions = {}): P
     ret: kept.map((r) => r.ret),
     spreadBp: kept.map((r) => (Number.isFinite(r.spread) ? r.spread : 0)),
     droppedUnlabelled: raw.length - kept.length,
+    symbol: kv['btcpipe.symbol'] ?? null,
   };
 }
 

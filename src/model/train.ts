@@ -33,7 +33,7 @@ export function trainOnData(data: TrainingData, opts: Omit<TrainOptions, 'datase
   const wf = walkForward(data, opts.folds, opts);
   const final = fitBaseline(data.features, data.x, data.ret, data.spreadBp, opts);
   const model = toModelFile(final, {
-    symbol: opts.symbol ?? null,
+    symbol: opts.symbol ?? data.symbol,
     horizonS: data.horizonS,
     dataset: opts.datasetName,
     rows: data.x.length,

@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .requiredOption('--dataset <file>', 'Parquet file from `btcpipe dataset build`')
     .option('--out <file>', 'write the model JSON here (served with processing.model_file)')
     .option('--folds <n>', 'walk-forward test folds (the rows are cut into n+1 parts)', positiveInt('--folds'), 5)
-    .option('--symbol <symbol>', 'symbol the model is for (recorded in the model; the aggregator then serves it for that symbol only)')
+    .option('--symbol <symbol>', "symbol the model is for (default: the dataset's; the aggregator serves a model for its symbol only)")
     .option('--ridge-lambda <x>', 'L2 penalty of the return regression (standardized features)', nonNegative('--ridge-lambda'), 0.01)
     .option('--logit-lambda <x>', 'L2 penalty of the direction model (standardized features; > 0)', nonNegative('--logit-lambda'), 0.01)
     .option('--json', 'print the table as JSON', false)

@@ -15,6 +15,8 @@ export interface FixtureOptions {
   omit?: readonly string[];
   /** Rows at the end without a label (their horizon is past the data). */
   unlabelledTail?: number;
+  /** Written as the key-value metadata btcpipe.symbol, as `btcpipe dataset build` does. */
+  symbol?: string;
 }
 
 export interface FixtureData {
@@ -66,5 +68,5 @@ export function fixtureParquet(o: FixtureOptions): ArrayBuffer {
     if (name.startsWith('label_')) return { name, data: values.map((v) => (Number.isFinite(v) ? v : null)), type: 'DOUBLE', nullable: true };
     return { name, data: Float64Array.from(values), type: 'DOUBLE', nullable: false };
   });
-  return parquetWriteBuffer({ columnData });
+  return parquetWriteBuffer({ columnData, kvMetadata: o.symbol ? [{ key: 'btcpipe.symbol', value: o.symbol }] : undefined });
 }

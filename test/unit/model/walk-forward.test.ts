@@ -155,6 +155,8 @@ describe('dataset reading', () => {
     expect(d.x).toHaveLength(95);
     expect(d.droppedUnlabelled).toBe(5);
     expect(d.featureTs[1] - d.featureTs[0]).toBe(2);
+    expect(d.symbol).toBeNull();
+    expect((await parseDataset(fixtureParquet({ rows: 10, symbol: 'ETHUSDT' }))).symbol).toBe('ETHUSDT');
   });
 
   it('names the missing columns', async () => {
