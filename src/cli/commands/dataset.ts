@@ -127,7 +127,9 @@ export function register(program: Command): void {
         const lake = await lakeFrom({ lake: o.lake, config: o.config });
         const { redisFromConfig } = await import('../../services/redis-from-config.js');
         const { ServedFeatureArchiver } = await import('../../dataset/served-archive.js');
+        const { waitForRedisReady } = await import('../../redis/connect.js');
         const redis = redisFromConfig(config, { connectionName: 'btcpipe-dataset-archive' });
+        await waitForRedisReady(redis, Math.max(5000, config.redis.socket_connect_timeout_seconds * 5000));
         const archiver = new ServedFeatureArchiver({ redis, store: lake.store, symbols: config.binance.symbols, bronzePrefix: lake.bronzePrefix, cluster: clusterOf(config) });
         const once = async (): Promise<void> => {
           const n = await archiver.runOnce();
