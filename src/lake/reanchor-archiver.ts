@@ -1,5 +1,5 @@
 import type { DepthSnapshot } from '../redis/codec.js';
-import { decodeSnapshot } from '../redis/codec.js';
+import { decodeSnapshot, RedisPayloadError } from '../redis/codec.js';
 import { REANCHOR_DONE_STREAM } from '../redis/keys.js';
 import type { StreamRow } from './datasets.js';
 import { DEFAULT_BRONZE_PREFIX, depthSnapshotKey, partitionPrefix, reanchorKey } from './keys.js';
@@ -97,7 +97,13 @@ export class ReanchorArchiver {
     let snapshot: DepthSnapshot | null = null;
     if (snapshotKey) {
       const json = await this.o.redis.get(snapshotKey);
-      if (json !== null) snapshot = decodeSnapshot(json);
+      try {
+        snapshot = json === null ? null : decodeSnapshot(json);
+      } catch (err) {
+        // An unreadable snapshot is a lost one: the entry is still recorded, so the cursor does not stick on it.
+        if (!(err instanceof RedisPayloadError)) throw err;
+        snapshot = null;
+      }
     }
     let file = await this.findSnapshotFile(symbol, lastUpdateId, doneMs);
     let wrote = false;
