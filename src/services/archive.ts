@@ -299,7 +299,7 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
           cs.map((s) => [s.stream, { status: s.status, records_per_second: s.records_per_second, lag_seconds: s.lag_seconds, last_processed: s.last_processed }]),
         ),
         completeness: {
-          status: recentOpenHole ? 'holes' : 'complete',
+          status: recentOpenHole ? 'degraded' : 'healthy',
           holes: st.holes ?? 0,
           holes_unfilled: archiver?.openHoles ?? 0,
           trades_filled: st.filled ?? 0,

@@ -183,7 +183,7 @@ describe('btcpipe archive', () => {
     expect(holes.map((h) => [h.stream, Number(h.missing), h.status]).sort()).toEqual([['depth', 30, 'open'], ['trade', 5, 'filled']]);
     const report = (await (await fetch(`http://127.0.0.1:${health}/health`)).json()) as { status: string; components: { completeness: { status: string; holes: number } } };
     expect(report.status).toBe('degraded');
-    expect(report.components.completeness).toMatchObject({ status: 'holes', holes: 2 });
+    expect(report.components.completeness).toMatchObject({ status: 'degraded', holes: 2 });
     const prom = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     expect(prom).toMatch(/archive_holes_total\{[^}]*stream="depth"[^}]*status="open"[^}]*\} 1/);
     expect(prom).toMatch(/archive_trades_filled_total\{[^}]*\} 5/);
