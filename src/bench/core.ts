@@ -1,6 +1,7 @@
 /**
  * Bench section "core": the pure aggregator core on one thread.
- * - events/s through SymbolState.apply (book + windows + dedup + mid history) on a realistic mix: 60 % depth
+ * - events/s through SymbolState.applyCore (book + windows + dedup + mid history), fed the fixed-point
+ *   CoreEvents the SBE decoder yields (converted off the clock), on a realistic mix: 60 % depth
  *   diffs of 10 levels near the top of a 5,000-level-per-side book, 35 % trades, 5 % bestBidAsk;
  * - feature computation (features(wallMs)) and the Redis projection (obHash + trHash 1 s/5 s), median and
  *   P99 per call, sampled while events flow;
@@ -9,6 +10,7 @@
 import type { BestBidAskEvent, DepthEvent, Level, MarketEvent, TradeEvent } from '../core/events.js';
 import { formatDecimal } from '../core/decimal.js';
 import { SymbolState } from '../core/symbol-state.js';
+import { toCoreEvent } from '../core/fixed-events.js';
 import type { BenchSection } from './index.js';
 import { consume } from './timing.js';
 
@@ -145,7 +147,7 @@ export async function runCoreBench(quick: boolean): Promise<CoreBenchResult> {
   const warmSc = new CoreScenario(2);
   const warm = new SymbolState(SYMBOL);
   warm.loadSnapshot(warmSc.snapshot, T0_US);
-  for (let c = 0; c < 5; c++) for (const ev of warmSc.next(CHUNK)) consume(warm.apply(ev));
+  for (let c = 0; c < 5; c++) for (const ev of warmSc.next(CHUNK)) consume(warm.applyCore(toCoreEvent(ev)));
   consume(warm.features(T0_US / 1000));
 
   // Throughput: only apply() is timed; chunks are generated between timed runs.
@@ -156,11 +158,11 @@ export async function runCoreBench(quick: boolean): Promise<CoreBenchResult> {
   let cpuUs = 0;
   let count = 0;
   while (count < n) {
-    const events = sc.next(CHUNK);
+    const events = sc.next(CHUNK).map((ev) => toCoreEvent(ev));
     count += events.length;
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < events.length; i++) st.apply(events[i]);
+    for (let i = 0; i < events.length; i++) st.applyCore(events[i]);
     elapsedNs += Number(process.hrtime.bigint() - t0);
     const c = process.cpuUsage(c0);
     cpuUs += c.user + c.system;
@@ -174,9 +176,9 @@ export async function runCoreBench(quick: boolean): Promise<CoreBenchResult> {
   const feat: number[] = [];
   const proj: number[] = [];
   for (let done = 0; done < n; done += CHUNK) {
-    const events = sc2.next(CHUNK);
+    const events = sc2.next(CHUNK).map((ev) => toCoreEvent(ev));
     for (let i = 0; i < events.length; i++) {
-      st2.apply(events[i]);
+      st2.applyCore(events[i]);
       if (i % 100 === 99) {
         const wallMs = st2.now / 1000 + 5;
         let a = process.hrtime.bigint();

@@ -24,6 +24,10 @@ export interface DecodeCase {
   json_ns_per_msg: number;
   /** json / sbe: how many times faster the SBE path is. */
   ratio: number;
+  /** The same by CPU time (process.cpuUsage): steadier than wall time on a machine other work shares. */
+  sbe_cpu_ns_per_msg: number;
+  json_cpu_ns_per_msg: number;
+  cpu_ratio: number;
   /** Distinct frames the case cycles through. */
   corpus_frames: number;
 }
@@ -114,11 +118,18 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** ns per item of `fn` over items[from..to), once. */
+/** CPU ns (this process, all threads: GC included) per item of the last timePass. */
+let lastCpuNs = 0;
+
+/** Wall ns per item of `fn` over items[from..to), once; its CPU ns per item in lastCpuNs. */
 function timePass<T>(items: T[], from: number, to: number, fn: (item: T) => unknown): number {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = from; i < to; i++) consume(fn(items[i]));
-  return Number(process.hrtime.bigint() - t0) / (to - from);
+  const wall = Number(process.hrtime.bigint() - t0) / (to - from);
+  const c = process.cpuUsage(c0);
+  lastCpuNs = ((c.user + c.system) * 1000) / (to - from);
+  return wall;
 }
 
 /**
@@ -143,15 +154,21 @@ export async function runDecodeBench(quick: boolean): Promise<DecodeBenchResult>
     const half = frames.length >> 1;
     const sbeNs: number[] = [];
     const jsonNs: number[] = [];
+    const sbeCpu: number[] = [];
+    const jsonCpu: number[] = [];
     // Round 0 only warms the JIT.
     for (let r = 0; r <= rounds; r++) {
       timePass(frames, 0, half, sbe);
       settleYoungGeneration();
       const ns = timePass(frames, half, frames.length, sbe);
+      const nsCpu = lastCpuNs;
       const js = timePass(lines, half, lines.length, json);
+      const jsCpu = lastCpuNs;
       if (r === 0) continue;
       sbeNs.push(ns);
       jsonNs.push(js);
+      sbeCpu.push(nsCpu);
+      jsonCpu.push(jsCpu);
       // Yield between rounds so a long bench does not starve the event loop.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -161,6 +178,9 @@ export async function runDecodeBench(quick: boolean): Promise<DecodeBenchResult>
       sbe_ns_per_msg: round1(sbeMedian),
       json_ns_per_msg: round1(jsonMedian),
       ratio: round1(jsonMedian / sbeMedian),
+      sbe_cpu_ns_per_msg: round1(median(sbeCpu)),
+      json_cpu_ns_per_msg: round1(median(jsonCpu)),
+      cpu_ratio: round1(median(jsonCpu) / median(sbeCpu)),
       corpus_frames: frames.length,
     };
   }
@@ -168,9 +188,18 @@ export async function runDecodeBench(quick: boolean): Promise<DecodeBenchResult>
 }
 
 export function formatDecodeTable(r: DecodeBenchResult): string {
-  const rows = [['message', 'sbe ns/msg', 'json ns/msg', 'json/sbe', 'frames']];
+  const rows = [['message', 'sbe ns/msg', 'json ns/msg', 'json/sbe', 'sbe cpu ns', 'json cpu ns', 'cpu json/sbe', 'frames']];
   for (const [name, c] of Object.entries(r)) {
-    rows.push([name, String(c.sbe_ns_per_msg), String(c.json_ns_per_msg), `${c.ratio}×`, String(c.corpus_frames)]);
+    rows.push([
+      name,
+      String(c.sbe_ns_per_msg),
+      String(c.json_ns_per_msg),
+      `${c.ratio}×`,
+      String(c.sbe_cpu_ns_per_msg),
+      String(c.json_cpu_ns_per_msg),
+      `${c.cpu_ratio}×`,
+      String(c.corpus_frames),
+    ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
