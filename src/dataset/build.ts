@@ -38,6 +38,10 @@ export interface BuildSummary {
   rows: number;
   labelled: number;
   runs: number;
+  /** Runs replayed from a later re-anchor because the lake lacks their beginning (see rebuild.ts). */
+  warm_starts: number;
+  /** In-range ticks left out: less than 10 s after such a warm start. */
+  warmup_skipped: number;
   events_replayed: number;
   lake_files: number;
   parity: ParityStats;
@@ -107,6 +111,8 @@ export async function buildDataset(o: BuildOptions): Promise<{ rows: DatasetRow[
     rows: result.rows.length,
     labelled: result.rows.filter((r) => r.label_mid !== null).length,
     runs: result.runs,
+    warm_starts: result.warmStarts,
+    warmup_skipped: result.warmupSkipped,
     events_replayed: result.eventsApplied,
     lake_files: read.files,
     parity: result.parity,

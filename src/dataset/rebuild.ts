@@ -55,6 +55,10 @@ export interface RebuildResult {
   runs: number;
   eventsApplied: number;
   parity: ParityStats;
+  /** Runs replayed from a re-anchor instead of their first event (the lake lacks their beginning). */
+  warmStarts: number;
+  /** In-range ticks left out because they came too soon after a warm start to be exact. */
+  warmupSkipped: number;
 }
 
 const PARITY_TOLERANCE = 1e-9;
@@ -129,29 +133,79 @@ function findStart(events: readonly MarketEvent[], cut: EventCut): number {
   return -1;
 }
 
+/** How far back ret_10s looks (the aggregator's mid history horizon). */
+const MID_HORIZON_US = 10_000_000;
+/** Events replayed before a warm start's snapshot: more than the 5 s trade window. */
+const WARM_PREROLL_US = 15_000_000;
+
+interface StartPlan {
+  /** Index of the first entry of the run to follow. */
+  entry: number;
+  /** Index of the first event to give the state. */
+  index: number;
+  warm: boolean;
+  /** Event time from which rows are exact (warm starts). */
+  exactFromUs: number;
+}
+
+/**
+ * Where to start replaying a run: at its first event when the lake has it and every snapshot the run loaded;
+ * otherwise warm, at the latest re-anchor from which every later snapshot is in the lake (preferably at or
+ * before the range's start), with a pre-roll of events before it. After a re-anchor the book is the snapshot
+ * plus the diffs after it, the trade windows need 5 s of trades, the returns 10 s of mids: rows from 10 s past
+ * the anchor are exact; earlier ones are left out.
+ */
+function planStart(inp: RebuildInput, run: readonly ServedEntry[]): StartPlan {
+  const anchorOk = run.map((e) => e.kind !== 'anchor' || inp.snapshot(e.cut.anchorId) !== undefined);
+  const okFrom = (k: number): boolean => anchorOk.slice(k).every(Boolean);
+  const first = run[0].cut;
+  const start = findStart(inp.events, first);
+  if (start >= 0 && okFrom(0)) return { entry: 0, index: start, warm: false, exactFromUs: 0 };
+  let best = -1;
+  for (let k = 0; k < run.length; k++) {
+    if (run[k].kind !== 'anchor' || !okFrom(k)) continue;
+    if (best < 0 || run[k].wall_ms <= inp.fromMs) best = k;
+  }
+  if (best < 0) {
+    if (start < 0) {
+      throw new RebuildError(
+        `${inp.symbol}: the lake has no ${first.firstType || 'first'} event ${first.firstId} (event time ${new Date(first.firstTs / 1000).toISOString()}) where aggregator run ${run[0].run} started, and no re-anchor of the run to start from`,
+      );
+    }
+    const missing = run.find((e, k) => !anchorOk[k]) as ServedEntry;
+    throw new RebuildError(`${inp.symbol}: re-anchor snapshot ${missing.cut.anchorId} (applied ${new Date(missing.wall_ms).toISOString()}) is not in the lake`);
+  }
+  const a = run[best];
+  const fromUs = a.event_ts_us - WARM_PREROLL_US;
+  let index = inp.events.findIndex((ev) => ev.event_ts >= fromUs);
+  if (index < 0) index = inp.events.length;
+  return { entry: best, index, warm: true, exactFromUs: a.event_ts_us };
+}
+
 export function rebuildServedFeatures(inp: RebuildInput): RebuildResult {
   const h = inp.horizonSeconds * 1e6;
   const rows: DatasetRow[] = [];
   const parity: ParityStats = { compared: 0, mismatched: 0, maxRelErr: 0, examples: [] };
   let eventsApplied = 0;
   let runsUsed = 0;
+  let warmStarts = 0;
+  let warmupSkipped = 0;
   const allRuns = runsOf(inp.entries);
   const wanted = allRuns.filter((r) => r.some((e) => e.kind === 'feat' && e.wall_ms >= inp.fromMs && e.wall_ms < inp.toMs));
   const total = wanted.reduce((a, r) => a + r.length, 0);
   let done = 0;
-  for (const run of wanted) {
+  for (const whole of wanted) {
     runsUsed++;
-    const first = run[0].cut;
-    const start = findStart(inp.events, first);
-    if (start < 0) {
-      throw new RebuildError(
-        `${inp.symbol}: the lake has no ${first.firstType || 'first'} event ${first.firstId} (event time ${new Date(first.firstTs / 1000).toISOString()}) where aggregator run ${run[0].run} started`,
-      );
-    }
+    const plan = planStart(inp, whole);
+    const run = whole.slice(plan.entry);
+    if (plan.warm) warmStarts++;
     const st = new SymbolState(inp.symbol, { maxBufferedDiffs: inp.maxBufferedDiffs });
     const mids = new MidSeries();
     const cut = newCut();
-    let i = start;
+    // A warm start counts the events before it as given (the aggregator had them): cuts compare the same.
+    for (let k = 0; k < plan.index; k++) noteEvent(cut, inp.events[k]);
+    cut.n = 0;
+    let i = plan.index;
     const pendingLabels: DatasetRow[] = [];
     const apply = (ev: MarketEvent): void => {
       noteEvent(cut, ev);
@@ -184,6 +238,9 @@ export function rebuildServedFeatures(inp: RebuildInput): RebuildResult {
         if (!snap) throw new RebuildError(`${inp.symbol}: re-anchor snapshot ${e.cut.anchorId} (applied ${new Date(e.wall_ms).toISOString()}) is not in the lake`);
         st.apply({ type: 'depthSnapshot', symbol: inp.symbol, event_ts: st.now, source: 'rest', last_update_id: snap.lastUpdateId, bids: [...snap.bids], asks: [...snap.asks] });
         mids.record(st.now, st.midPrice());
+      } else if (plan.warm && e.event_ts_us - MID_HORIZON_US < plan.exactFromUs) {
+        // Before the warm start's mid history is whole: ret_* could differ from what was served.
+        if (e.wall_ms >= inp.fromMs && e.wall_ms < inp.toMs) warmupSkipped++;
       } else if (e.wall_ms >= inp.fromMs && e.wall_ms < inp.toMs) {
         const { hash } = st.featHash(e.wall_ms);
         const row = toRow(inp.symbol, e.run, e.wall_ms, hash);
@@ -196,7 +253,7 @@ export function rebuildServedFeatures(inp: RebuildInput): RebuildResult {
     }
     // Labels: replay on past the last cut until the horizon of the last row is covered (or the run's data ends).
     const last = pendingLabels.at(-1);
-    const nextRun = allRuns[allRuns.indexOf(run) + 1];
+    const nextRun = allRuns[allRuns.indexOf(whole) + 1];
     const stopAt = nextRun ? findStart(inp.events, nextRun[0].cut) : inp.events.length;
     if (last) {
       const target = last.event_ts_us + h;
@@ -215,7 +272,7 @@ export function rebuildServedFeatures(inp: RebuildInput): RebuildResult {
     }
   }
   inp.onProgress?.(total, total);
-  return { rows, runs: runsUsed, eventsApplied, parity };
+  return { rows, runs: runsUsed, eventsApplied, parity, warmStarts, warmupSkipped };
 }
 
 function toRow(symbol: string, run: string, wallMs: number, hash: Record<string, string>): DatasetRow {

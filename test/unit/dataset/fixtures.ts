@@ -33,10 +33,13 @@ export function market(n: number): MarketEvent[] {
 }
 
 /**
- * What the aggregator does, in miniature: give events in order, load the snapshot after `anchorAfter` events,
- * and at each tick position log the cut and the vector served.
+ * What the aggregator does, in miniature: give events in order, load a snapshot after the given number of events
+ * (`anchorAfter`: SNAP after that many; or [after, snapshot] pairs), and at each tick position log the cut and
+ * the vector served.
  */
-export function serve(events: readonly MarketEvent[], anchorAfter: number, ticks: readonly number[]): ServedEntry[] {
+export function serve(events: readonly MarketEvent[], anchorAfter: number | ReadonlyArray<[number, SnapshotInput]>, ticks: readonly number[]): ServedEntry[] {
+  const anchors = new Map<number, SnapshotInput>(typeof anchorAfter === 'number' ? [[anchorAfter, SNAP]] : anchorAfter);
+  const firstAnchor = Math.min(...anchors.keys());
   const st = new SymbolState(SYM);
   const cut = newCut();
   const log: ServedEntry[] = [];
@@ -47,12 +50,13 @@ export function serve(events: readonly MarketEvent[], anchorAfter: number, ticks
   for (let i = 0; i < events.length; i++) {
     noteEvent(cut, events[i]);
     st.apply(events[i]);
-    if (i + 1 === anchorAfter) {
-      st.apply({ type: 'depthSnapshot', symbol: SYM, source: 'rest', event_ts: st.now, last_update_id: SNAP.lastUpdateId, bids: [...SNAP.bids], asks: [...SNAP.asks] });
-      cut.anchorId = SNAP.lastUpdateId;
+    const snap = anchors.get(i + 1);
+    if (snap) {
+      st.apply({ type: 'depthSnapshot', symbol: SYM, source: 'rest', event_ts: st.now, last_update_id: snap.lastUpdateId, bids: [...snap.bids], asks: [...snap.asks] });
+      cut.anchorId = snap.lastUpdateId;
       log.push(entry('anchor', st.now / 1000 + 30, {}));
     }
-    if (at.has(i + 1) && i + 1 >= anchorAfter) {
+    if (at.has(i + 1) && i + 1 >= firstAnchor) {
       const wallMs = Math.floor(st.now / 1000) + 40;
       log.push(entry('feat', wallMs, st.featHash(wallMs).hash));
     }

@@ -5,14 +5,15 @@ import { SymbolState } from '../../../src/core/symbol-state.js';
 import { FEATURE_NAMES } from '../../../src/core/features.js';
 import type { ServedEntry } from '../../../src/dataset/served-log.js';
 import { market, serve, SNAP, SYM, T0 } from './fixtures.js';
+import type { SnapshotInput } from '../../../src/core/book-sync.js';
 import { rebuildServedFeatures, RebuildError } from '../../../src/dataset/rebuild.js';
 
-function rebuild(events: readonly MarketEvent[], entries: readonly ServedEntry[], horizonSeconds = 10) {
+function rebuild(events: readonly MarketEvent[], entries: readonly ServedEntry[], horizonSeconds = 10, snaps: readonly SnapshotInput[] = [SNAP]) {
   return rebuildServedFeatures({
     symbol: SYM,
     events,
     entries,
-    snapshot: (id) => (id === SNAP.lastUpdateId ? SNAP : undefined),
+    snapshot: (id) => snaps.find((s) => s.lastUpdateId === id),
     fromMs: 0,
     toMs: Number.MAX_SAFE_INTEGER,
     horizonSeconds,
@@ -90,6 +91,35 @@ describe('rebuildServedFeatures', () => {
     // A 5 s horizon: k=31 → 36.5 s is covered now.
     const r5 = rebuild(events, entries, 5).rows;
     expect(r5[3].label_mid).toBe(101 + 36);
+  });
+
+  it('warm start: a run whose first snapshot is missing from the lake is replayed from a later re-anchor; rows from 10 s after it are exact', () => {
+    const all = market(40);
+    // The venue's diff u=20 never reached Kinesis: the aggregator's book gaps, resyncs and is re-anchored at u=22.
+    const truth = new SymbolState(SYM);
+    let snap2: SnapshotInput | undefined;
+    for (const [i, ev] of all.entries()) {
+      truth.apply(ev);
+      if (i === 0) truth.apply({ type: 'depthSnapshot', symbol: SYM, source: 'rest', event_ts: truth.now, last_update_id: 1, bids: [...SNAP.bids], asks: [...SNAP.asks] });
+      if (ev.type === 'depth' && ev.final_update_id === 22) snap2 = { lastUpdateId: 22, ...truth.bookLevels() };
+    }
+    const stream = all.filter((e) => !(e.type === 'depth' && e.final_update_id === 20));
+    const after23 = stream.findIndex((e) => e.type === 'depth' && e.final_update_id === 23) + 1;
+    const ticks = Array.from({ length: stream.length }, (_, i) => i + 1).filter((i) => i % 4 === 0);
+    const entries = serve(stream, [[1, SNAP], [after23, snap2 as SnapshotInput]], ticks);
+    expect(entries.filter((e) => e.kind === 'anchor')).toHaveLength(2);
+    // Everything in the lake but the first snapshot.
+    const out = rebuild(stream, entries, 10, [snap2 as SnapshotInput]);
+    expect(out.warmStarts).toBe(1);
+    expect(out.warmupSkipped).toBeGreaterThan(0);
+    expect(out.rows.length).toBeGreaterThan(0);
+    expect(out.parity).toMatchObject({ compared: out.rows.length, mismatched: 0 });
+    const anchor2 = entries.filter((e) => e.kind === 'anchor')[1];
+    for (const r of out.rows) expect(r.event_ts_us).toBeGreaterThanOrEqual(anchor2.event_ts_us + 10e6);
+    // With every snapshot there, the run is replayed whole and every tick is a row.
+    const whole = rebuild(stream, entries, 10, [SNAP, snap2 as SnapshotInput]);
+    expect(whole).toMatchObject({ warmStarts: 0, warmupSkipped: 0, parity: { mismatched: 0 } });
+    expect(whole.rows).toHaveLength(entries.filter((e) => e.kind === 'feat').length);
   });
 
   it('a hole in the lake is an error, not a silently different row', () => {
