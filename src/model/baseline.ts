@@ -16,6 +16,8 @@ export const DEFAULT_LOGIT_LAMBDA = 0.01;
 
 export interface BaselineModel {
   features: string[];
+  /** The training-spread quantile the band was set at. */
+  bandQuantile: number;
   standardization: Standardization;
   ridge: RidgeModel & { lambda: number };
   direction: SoftmaxModel & { lambda: number };
@@ -27,6 +29,8 @@ export interface BaselineModel {
 export interface FitOptions {
   ridgeLambda?: number;
   logitLambda?: number;
+  /** Quantile of the training rows' spread_bp that sets the flat band (default 0.95). */
+  bandQuantile?: number;
 }
 
 /** The q-quantile (linear interpolation between order statistics). */
@@ -40,8 +44,9 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 /** The flat band from the training rows' spreads (bp): as a log return and in bp. */
-export function flatBand(spreadBp: readonly number[]): { band: number; bandBp: number } {
-  const bp = Math.max(0, quantile(spreadBp, BAND_SPREAD_QUANTILE));
+export function flatBand(spreadBp: readonly number[], q = BAND_SPREAD_QUANTILE): { band: number; bandBp: number } {
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`band quantile must be in [0, 1], got ${q}`);
+  const bp = Math.max(0, quantile(spreadBp, q));
   return { bandBp: bp, band: Math.log1p(bp / 10_000) };
 }
 
@@ -50,12 +55,14 @@ export function fitBaseline(features: readonly string[], x: readonly (readonly n
   const logitLambda = opts.logitLambda ?? DEFAULT_LOGIT_LAMBDA;
   const standardization = fitStandardization(x);
   const z = x.map((r) => standardize(standardization, r));
-  const { band, bandBp } = flatBand(spreadBp);
+  const bandQuantile = opts.bandQuantile ?? BAND_SPREAD_QUANTILE;
+  const { band, bandBp } = flatBand(spreadBp, bandQuantile);
   const ridge = fitRidge(z, ret, ridgeLambda);
   const labels = ret.map((r) => directionOf(r, band));
   const fit = fitSoftmax(z, labels, 3, logitLambda);
   return {
     features: [...features],
+    bandQuantile,
     standardization,
     ridge: { ...ridge, lambda: ridgeLambda },
     direction: { intercepts: fit.intercepts, weights: fit.weights, lambda: logitLambda },

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { BaselineModel } from './baseline.js';
-import { BAND_SPREAD_QUANTILE } from './baseline.js';
 import { DIRECTIONS } from './metrics.js';
 
 export const MODEL_FORMAT = 'btcpipe.model.v1';
@@ -36,7 +35,7 @@ const bodySchema = z
       intercepts: z.array(finite).length(3),
       weights: z.array(z.array(finite)).length(3),
     }),
-    flat_band: z.object({ ret: finite.nonnegative(), bp: finite.nonnegative(), rule: z.string() }),
+    flat_band: z.object({ ret: finite.nonnegative(), bp: finite.nonnegative(), quantile: finite.min(0).max(1), rule: z.string() }),
     training: z.object({ dataset: z.string(), rows: z.number().int().positive(), from_feature_ts: finite, to_feature_ts: finite }),
     walk_forward: z.object({ folds: z.number().int().positive(), model: scoresSchema, baseline: scoresSchema }).nullable(),
   })
@@ -96,7 +95,7 @@ export function toModelFile(m: BaselineModel, meta: ModelMeta): ModelFile {
       intercepts: [...m.direction.intercepts],
       weights: m.direction.weights.map((w) => [...w]),
     },
-    flat_band: { ret: m.band, bp: m.bandBp, rule: `${BAND_SPREAD_QUANTILE * 100}th percentile of the training rows' spread_bp` },
+    flat_band: { ret: m.band, bp: m.bandBp, quantile: m.bandQuantile, rule: `quantile ${m.bandQuantile} of the training rows' spread_bp` },
     training: { dataset: meta.dataset, rows: meta.rows, from_feature_ts: meta.fromTs, to_feature_ts: meta.toTs },
     walk_forward: meta.walkForward
       ? { folds: meta.walkForward.folds, model: scoreJson(meta.walkForward.model), baseline: scoreJson(meta.walkForward.baseline) }
@@ -139,6 +138,7 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
 export function baselineFromFile(f: ModelFile): BaselineModel {
   return {
     features: [...f.features],
+    bandQuantile: f.flat_band.quantile,
     standardization: { mean: [...f.standardization.mean], std: [...f.standardization.std] },
     ridge: { lambda: f.expected_return.lambda, intercept: f.expected_return.intercept, weights: [...f.expected_return.weights] },
     direction: { lambda: f.direction.lambda, intercepts: [...f.direction.intercepts], weights: f.direction.weights.map((w) => [...w]) },

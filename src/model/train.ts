@@ -72,7 +72,7 @@ export function renderTable(r: TrainResult): string {
     line([name, train, purged, String(test), span, num(flat * 100, 1), band, num(m.macroF1, 3), num(b.macroF1, 3), num(m.r2, 3), num(b.r2, 3)]);
   const lines = [
     `walk-forward on ${r.rows} labelled rows of ${basename(r.dataset)} (${r.droppedUnlabelled} unlabelled dropped): ${wf.folds.length} folds, expanding window, ` +
-      `${r.horizonS} s horizon; direction down/flat/up with flat = |ret| ≤ the 95th percentile of the training spread; persistence = no change (flat, ret 0)`,
+      `${r.horizonS} s horizon; direction down/flat/up with flat = |ret| ≤ the ${r.model.flat_band.quantile} quantile of the training spread; persistence = no change (flat, ret 0)`,
     line(head),
     line(head.map(() => '---')),
     ...wf.folds.map((f) =>

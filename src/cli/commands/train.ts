@@ -31,9 +31,11 @@ export function register(program: Command): void {
     .option('--symbol <symbol>', "symbol the model is for (default: the dataset's; the aggregator serves a model for its symbol only)")
     .option('--ridge-lambda <x>', 'L2 penalty of the return regression (standardized features)', nonNegative('--ridge-lambda'), 0.01)
     .option('--logit-lambda <x>', 'L2 penalty of the direction model (standardized features; > 0)', nonNegative('--logit-lambda'), 0.01)
+    .option('--band-quantile <q>', "the flat band is this quantile of the training rows' spread_bp (0..1)", nonNegative('--band-quantile'), 0.95)
     .option('--json', 'print the table as JSON', false)
-    .action(async (opts: { dataset: string; out?: string; folds: number; symbol?: string; ridgeLambda: number; logitLambda: number; json: boolean }) => {
+    .action(async (opts: { dataset: string; out?: string; folds: number; symbol?: string; ridgeLambda: number; logitLambda: number; bandQuantile: number; json: boolean }) => {
       if (!(opts.logitLambda > 0)) throw new Error('--logit-lambda must be > 0');
+      if (!(opts.bandQuantile <= 1)) throw new Error('--band-quantile must be in [0, 1]');
       const r = await runTrain({
         dataset: opts.dataset,
         out: opts.out,
@@ -41,6 +43,7 @@ export function register(program: Command): void {
         symbol: opts.symbol?.toUpperCase(),
         ridgeLambda: opts.ridgeLambda,
         logitLambda: opts.logitLambda,
+        bandQuantile: opts.bandQuantile,
       });
       process.stdout.write(opts.json ? `${JSON.stringify(trainJson(r))}\n` : renderTable(r));
     });

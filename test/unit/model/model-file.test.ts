@@ -23,6 +23,7 @@ describe('model file', () => {
     expect(back.training).toMatchObject({ dataset: 'fixture.parquet', rows: 300 });
     expect(back.symbol).toBe('BTCUSDT');
     expect(back.flat_band.bp).toBeGreaterThan(0.01);
+    expect(back.flat_band.quantile).toBe(0.95);
   });
 
   it('the same training gives the same id (no timestamps in the hash)', async () => {

@@ -46,6 +46,8 @@ describe('scores', () => {
     expect(bandBp).toBeCloseTo(9.405, 12);
     expect(band).toBeCloseTo(Math.log1p(9.405e-4), 15);
     expect(spreads.filter((s) => s <= bandBp).length).toBeGreaterThanOrEqual(95);
+    expect(flatBand(spreads, 0.5).bandBp).toBeCloseTo(4.95, 12);
+    expect(() => flatBand(spreads, 1.5)).toThrow(/band quantile must be in \[0, 1\]/);
   });
 });
 
