@@ -13,10 +13,9 @@ import { register as registerDashboard } from './commands/dashboard.js';
 import { register as registerDataset } from './commands/dataset.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerRedisCluster } from './commands/redis-cluster.js';
-import { register as registerRedisCluster } from './commands/redis-cluster.js';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard, registerChaos, registerTrain, registerDataset, registerRedisCluster, registerRedisCluster];
+const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard, registerChaos, registerTrain, registerDataset, registerRedisCluster];
 
 const pkg = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
