@@ -48,9 +48,7 @@ export interface KinesisProducerOptions {
   streams?: string[];
   /** Create missing streams (local emulator); 1 shard each. */
   createStreams?: boolean;
-  /** Events that make a call due without waiting for the linger. Without aggregation also the most per call
-   *  (≤ 500); with it a due call takes everything its keys have queued, up to the byte limits (a backlog
-   *  drains in one call), except while throttling has lowered the batch size. Default 500. */
+  /** User events per PutRecords call at most (≤ 500 without aggregation). Default 500. */
   batchSize?: number;
   /** Longest wait before a non-full batch is sent, ms. Default 5. */
   lingerMs?: number;
@@ -478,11 +476,7 @@ export class KinesisProducer {
       maxRecordsPerCall: KINESIS_LIMITS.maxRecordsPerCall,
       maxBytesPerCall: this.opts.maxBytesPerCall,
       maxRecordBytes: this.opts.maxRecordBytes,
-      // Aggregated, a key's events share one record however many they are, and a key has one call in
-      // flight at a time: capping a backlogged key at batchSize events per call would cap its throughput
-      // at batchSize per call latency (a slow emulator call then queues seconds). So a due call takes what
-      // is queued, up to the record and call byte limits — unless throttling has lowered the batch size.
-      maxEventsPerCall: this.opts.aggregate && s.batchSize >= this.opts.batchSize ? Infinity : s.batchSize,
+      maxEventsPerCall: s.batchSize,
       aggregate: this.opts.aggregate,
     });
     if (plan.length === 0) return false;

@@ -234,27 +234,4 @@ describe('KinesisProducer (buffering and retries)', () => {
     expect(st.last_error).not.toBeNull();
     await p.close();
   });
-
-  it('drains a backlogged key in one call up to the record limit, not batchSize events at a time (aggregated)', async () => {
-    // The first call is held, as a slow PutRecords is; 1,000 events of the same key queue behind it.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => (release = r));
-    const calls: number[] = [];
-    const client = {
-      send: async (cmd: PutRecordsCommand): Promise<PutRecordsCommandOutput> => {
-        const records = (cmd.input.Records ?? []) as Array<{ Data: Uint8Array }>;
-        calls.push(records.reduce((a, r) => a + deaggregateRecordData(Buffer.from(r.Data)).length, 0));
-        if (calls.length === 1) await held;
-        return okAll(records);
-      },
-    } as unknown as KinesisClient;
-    const p = new KinesisProducer({ client, batchSize: 10, lingerMs: 1, aggregate: true });
-    p.put('s', 'K', { n: 0 });
-    await new Promise((r) => setTimeout(r, 20));
-    for (let n = 1; n <= 1000; n++) p.put('s', 'K', { n });
-    release();
-    expect(await p.flush(10_000)).toBe(true);
-    expect(calls).toEqual([1, 1000]);
-    await p.close();
-  });
 });
