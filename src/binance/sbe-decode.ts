@@ -10,6 +10,7 @@ import type { Mantissa } from '../core/fixed.js';
 import { fromBig } from '../core/fixed.js';
 import { SbeDecodeError } from '../sbe/errors.js';
 import { int64Number, rdInt64Le } from '../sbe/bytes.js';
+import { int64AsNumber } from '../sbe/runtime.js';
 import {
   BestBidAskStreamEventDecoder,
   BoolEnum,
@@ -270,14 +271,20 @@ function decodeTradesCore(frame: Uint8Array, root: number, end: number, blockLen
   const pe = d.priceExponent();
   const qe = d.qtyExponent();
   const group = d.trades();
-  const out: CoreTrade[] = new Array<CoreTrade>(group.count);
-  for (let i = 0; group.hasNext(); i++) {
-    group.next();
-    const id = group.idAsNumber();
-    const o = group.offset;
+  // Entries are read in place by offset (the group's bounds were checked by wrap()), in the order and with
+  // the errors of the cursor reads decodeFrame makes.
+  const n = group.count;
+  const step = group.blockLength;
+  let o = d.limit;
+  group.skipAll();
+  const out: CoreTrade[] = new Array<CoreTrade>(n);
+  for (let i = 0; i < n; i++, o += step) {
+    const id = int64AsNumber(frame, o, 'TradesStreamEvent.trades.id', true);
     const price = mantissaAt(frame, o + 8);
     const qty = mantissaAt(frame, o + 16);
-    const isBuyerMaker = group.isBuyerMaker() === BoolEnum.True;
+    const bm = frame[o + 24];
+    if (bm !== BoolEnum.True && bm !== BoolEnum.False) throw new SbeDecodeError('BAD_ENUM', `TradesStreamEvent.trades.isBuyerMaker = ${bm} is not a BoolEnum value`);
+    const isBuyerMaker = bm === BoolEnum.True;
     out[i] =
       recvTsUs === undefined
         ? { core: true, type: 'trade', symbol: '', event_ts: eventTs, source: 'sbe', trade_id: id, sequence_id: id, price_m: price, price_e: pe, qty_m: qty, qty_e: qe, is_buyer_maker: isBuyerMaker, transact_ts: transactTs }

@@ -181,11 +181,15 @@ describe('SBE fast path', () => {
   });
 
   it('rejects the same malformed frames as decodeFrame, with the same error', () => {
-    const frame = encodeDepthDiffFrame({ symbol: 'S', eventTimeUs: 1, firstBookUpdateId: 1, lastBookUpdateId: 2, priceExponent: -2, qtyExponent: -8, bids: [['1.5', '2']], asks: [['1.6', '3']] });
+    const frames = [
+      encodeDepthDiffFrame({ symbol: 'S', eventTimeUs: 1, firstBookUpdateId: 1, lastBookUpdateId: 2, priceExponent: -2, qtyExponent: -8, bids: [['1.5', '2']], asks: [['1.6', '3']] }),
+      encodeTradesFrame({ symbol: 'S', eventTimeUs: 1, transactTimeUs: 1, priceExponent: -2, qtyExponent: -8, trades: [{ id: 7, price: '1.5', qty: '2', isBuyerMaker: true }, { id: 8, price: '1.6', qty: '3', isBuyerMaker: false }] }),
+      encodeBestBidAskFrame({ symbol: 'S', eventTimeUs: 1, bookUpdateId: 3, priceExponent: -2, qtyExponent: -8, bidPrice: '1.5', bidQty: '2', askPrice: '1.6', askQty: '3' }),
+    ];
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: frame.length }), fc.integer({ min: 0, max: frame.length - 1 }), fc.integer({ min: 0, max: 255 }), (cut, at, byte) => {
-        const bad = frame.slice(0, cut);
-        if (at < bad.length) bad[at] = byte;
+      fc.property(fc.constantFrom(...frames), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (frame, cutAt, at, byte) => {
+        const bad = frame.slice(0, cutAt % (frame.length + 1));
+        if (bad.length > 0) bad[at % bad.length] = byte;
         let a: unknown;
         let b: unknown;
         try {
@@ -201,7 +205,7 @@ describe('SBE fast path', () => {
         if (a instanceof Error) expect(b).toEqual(a);
         else expect((b as CoreEvent[]).map(toMarketEvent)).toEqual(a);
       }),
-      { numRuns: 500 },
+      { numRuns: 1500 },
     );
   });
 });
