@@ -29,6 +29,7 @@ import { createArchiveMetrics } from './archive-metrics.js';
 import { createLakeStore, type LakeStore } from './ingest-rest-lake.js';
 import { redisFromConfig } from './redis-from-config.js';
 import type { Service } from './service.js';
+import { ServedFeatureArchiver } from '../dataset/served-archive.js';
 
 /** A hole not filled within this long keeps the service degraded (someone should look at the lake). */
 const OPEN_HOLE_DEGRADED_MS = 10 * 60_000;
@@ -99,6 +100,8 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
   let archiver: StreamArchiver | undefined;
   let checkpoints: LakeCheckpointStore | undefined;
   let reanchors: ReanchorArchiver | undefined;
+  /** The aggregator's served-feature log (feat:log:{SYM}) into features_served, on the re-anchor timer. */
+  let served: ServedFeatureArchiver | undefined;
   const consumers = new Map<string, KinesisStreamConsumer>();
   let flushTimer: NodeJS.Timeout | undefined;
   let reanchorTimer: NodeJS.Timeout | undefined;
@@ -239,9 +242,11 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
         });
     }, 1000);
     const ra = reanchors;
+    const sv = (served = new ServedFeatureArchiver({ redis, store: lake.store, symbols: config.binance.symbols, bronzePrefix: lake.bronzePrefix, cluster: config.redis.cluster }));
     reanchorTimer = setInterval(() => {
       reanchorPoll ??= ra
         .poll()
+        .then(() => sv.runOnce())
         .then(() => undefined)
         .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 're-anchor archive failed; retried'))
         .finally(() => {
@@ -260,6 +265,7 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
       flushTimer = reanchorTimer = undefined;
       await Promise.allSettled([...consumers.values()].map((c) => c.stop()));
       await reanchorPoll;
+      await served?.runOnce().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'served-feature log not archived at stop; read at next start'));
       try {
         await archiver?.flush();
         await commitIfDrained();

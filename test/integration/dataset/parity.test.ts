@@ -142,9 +142,10 @@ describe('dataset parity with what was served', () => {
     started.length = 0;
 
     const store = new FolderObjectStore(lakeRoot);
-    const served = new ServedFeatureArchiver({ redis, store, symbols: [SYM] });
-    const logged = await served.runOnce();
-    expect(logged).toBe(await redis.xlen(servedLogKey(SYM)));
+    // The archive service moved the served-feature log to the lake as it stopped (after the aggregator): nothing is left.
+    const logged = await redis.xlen(servedLogKey(SYM));
+    expect(logged).toBeGreaterThan(0);
+    expect(await new ServedFeatureArchiver({ redis, store, symbols: [SYM] }).runOnce()).toBe(0);
 
     const fromMs = Math.min(...[...samples.values()].map((f) => Number(f.feature_ts) * 1000)) - 1000;
     const { rows, summary } = await buildDataset({ store, bronzePrefix: 'bronze', symbol: SYM, fromMs, toMs: endMs, horizonSeconds: 10 });
