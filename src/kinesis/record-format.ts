@@ -3,14 +3,16 @@
  * producer wrote: the SBE envelope (record-sbe.ts, first byte 0xB5) or the JSON of one event (first byte
  * '{'). The format is detected per record, so one stream may carry both (a rollout, a mixed fleet).
  *
- * Everything returned is validated completely (see validateEvent): a record that is not a well-formed
- * message of either format, or whose values are unusable, throws EventRecordError with a specific
- * message, which the callers dead-letter and count like any other bad record.
+ * Everything returned is validated completely: a record that is not a well-formed message of either
+ * format, or whose values are unusable, throws EventRecordError with a specific message, which the callers
+ * dead-letter and count like any other bad record. An SBE record is decoded and validated by the
+ * aggregator's decode (decodeSbeUserRecordCore) and its events printed, so both accept the same records.
  */
-import { decodeFrame, SbeDecodeError } from '../binance/sbe-decode.js';
 import type { MarketEvent } from '../core/events.js';
-import { EventRecordError, validateEvent, decodeEventRecord, type DecodeOptions } from '../services/aggregate-decode.js';
-import { decodeSbeRecord, isSbeRecord, SbeRecordError } from './record-sbe.js';
+import { toMarketEvent } from '../core/fixed-events.js';
+import { decodeEventRecord, type DecodeOptions } from '../services/aggregate-decode.js';
+import { decodeSbeUserRecordCore } from '../services/aggregate-decode-core.js';
+import { isSbeRecord } from './record-sbe.js';
 
 export type UserRecordFormat = 'sbe' | 'json';
 
@@ -36,21 +38,8 @@ export function userRecordFormat(data: Uint8Array): UserRecordFormat {
 /** Decode one user record of either format. Throws only EventRecordError. */
 export function decodeUserRecord(data: Uint8Array, opts: UserRecordOptions = {}): DecodedUserRecord {
   if (!isSbeRecord(data)) return { events: [decodeEventRecord(data, opts)], format: 'json' };
-  let rec;
-  try {
-    rec = decodeSbeRecord(data);
-  } catch (err) {
-    if (err instanceof SbeRecordError) throw new EventRecordError(`${err.message} (${err.code})`, 'malformed');
-    throw err;
-  }
-  let decoded: MarketEvent[];
-  try {
-    decoded = decodeFrame(rec.sbe, rec.recvTsUs);
-  } catch (err) {
-    if (err instanceof SbeDecodeError) throw new EventRecordError(`SBE message ${err.code}: ${err.message}`, 'malformed');
-    throw new EventRecordError(`SBE message: ${err instanceof Error ? err.message : String(err)}`, 'malformed');
-  }
-  const events = new Array<MarketEvent>(decoded.length);
-  for (let i = 0; i < decoded.length; i++) events[i] = validateEvent(decoded[i], opts);
+  const { rec, events: core } = decodeSbeUserRecordCore(data, opts);
+  const events = new Array<MarketEvent>(core.length);
+  for (let i = 0; i < core.length; i++) events[i] = toMarketEvent(core[i]);
   return { events, format: 'sbe', sbe: rec.sbe, recvTsUs: rec.recvTsUs, connectionId: rec.connectionId };
 }

@@ -4,13 +4,14 @@
  * JSON record goes through decodeEventRecord (strings, parsed once into fixed point when applied).
  *
  * CoreEvents are validated with the rules validateEvent applies to decoded strings (symbol alphabet,
- * event times within the bound, positive prices, unsigned quantities, bid below ask, U <= u), so a record
- * is accepted or refused, with the same error code, whichever way it is decoded.
+ * event times within the bound, positive prices, unsigned quantities, bid below ask, U <= u). This is the
+ * only decode and validation of an SBE record: decodeUserRecord (kinesis/record-format.ts) prints the
+ * events it returns, so the two cannot accept or refuse different records.
  */
 import { decodeFrameCore, SbeDecodeError } from '../binance/sbe-decode.js';
 import { formatFixed, type Mantissa } from '../core/fixed.js';
 import type { AnyEvent, CoreEvent, CoreLevels } from '../core/fixed-events.js';
-import { decodeSbeRecord, isSbeRecord, SbeRecordError } from '../kinesis/record-sbe.js';
+import { decodeSbeRecord, isSbeRecord, SbeRecordError, type SbeRecord } from '../kinesis/record-sbe.js';
 import { decodeEventRecord, EventRecordError, type DecodeOptions, type RecordErrorCode } from './aggregate-decode.js';
 
 // Same alphabet as the Redis key names (redis/keys.ts) and validateEvent: anything else could not be projected.
@@ -82,7 +83,9 @@ export function validateCoreEvent(ev: CoreEvent, opts: DecodeOptions = {}): Core
       positive(ev.ask_price_m, ev.price_e, 'bestBidAsk.ask_price');
       unsigned(ev.ask_qty_m, ev.qty_e, 'bestBidAsk.ask_quantity');
       // One exponent for both prices: the mantissas compare as the values do.
-      if (ev.bid_price_m >= ev.ask_price_m) fail(`bestBidAsk: bid is not below ask`);
+      if (ev.bid_price_m >= ev.ask_price_m) {
+        fail(`bestBidAsk: bid ${formatFixed(ev.bid_price_m, ev.price_e)} is not below ask ${formatFixed(ev.ask_price_m, ev.price_e)}`);
+      }
       break;
     case 'depth':
       if (id(ev.first_update_id, 'depth.first_update_id') > id(ev.final_update_id, 'depth.final_update_id')) fail('depth: first_update_id > final_update_id');
@@ -96,23 +99,28 @@ export function validateCoreEvent(ev: CoreEvent, opts: DecodeOptions = {}): Core
   return ev;
 }
 
-/** decodeUserRecord (kinesis/record-format.ts) for the aggregator: SBE records straight into CoreEvents. */
-export function decodeUserRecordCore(data: Uint8Array, opts: DecodeOptions = {}): AnyEvent[] {
-  if (!isSbeRecord(data)) return [decodeEventRecord(data, opts)];
-  let rec;
+/** An SBE user record → its envelope and its validated CoreEvents. Throws only EventRecordError. */
+export function decodeSbeUserRecordCore(data: Uint8Array, opts: DecodeOptions = {}): { rec: SbeRecord; events: CoreEvent[] } {
+  let rec: SbeRecord;
   try {
     rec = decodeSbeRecord(data);
   } catch (err) {
     if (err instanceof SbeRecordError) throw new EventRecordError(`${err.message} (${err.code})`, 'malformed');
     throw err;
   }
-  let decoded: CoreEvent[];
+  let events: CoreEvent[];
   try {
-    decoded = decodeFrameCore(rec.sbe, rec.recvTsUs);
+    events = decodeFrameCore(rec.sbe, rec.recvTsUs);
   } catch (err) {
     if (err instanceof SbeDecodeError) throw new EventRecordError(`SBE message ${err.code}: ${err.message}`, 'malformed');
     throw new EventRecordError(`SBE message: ${err instanceof Error ? err.message : String(err)}`, 'malformed');
   }
-  for (const ev of decoded) validateCoreEvent(ev, opts);
-  return decoded;
+  for (const ev of events) validateCoreEvent(ev, opts);
+  return { rec, events };
+}
+
+/** decodeUserRecord (kinesis/record-format.ts) for the aggregator: SBE records straight into CoreEvents. */
+export function decodeUserRecordCore(data: Uint8Array, opts: DecodeOptions = {}): AnyEvent[] {
+  if (!isSbeRecord(data)) return [decodeEventRecord(data, opts)];
+  return decodeSbeUserRecordCore(data, opts).events;
 }

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { formatDecimal } from '../../../src/core/decimal.js';
 import { isCoreEvent, toMarketEvent } from '../../../src/core/fixed-events.js';
 import { encodeBestBidAskFrame, encodeDepthDiffFrame, encodeTradesFrame } from '../../../src/binance/sbe-encode.js';
-import { encodeSbeRecord } from '../../../src/kinesis/record-sbe.js';
+import { decodeFrame } from '../../../src/binance/sbe-decode.js';
+import { decodeSbeRecord, encodeSbeRecord } from '../../../src/kinesis/record-sbe.js';
 import { decodeUserRecord } from '../../../src/kinesis/record-format.js';
-import { EventRecordError } from '../../../src/services/aggregate-decode.js';
+import { EventRecordError, validateEvent, type DecodeOptions } from '../../../src/services/aggregate-decode.js';
 import { decodeUserRecordCore } from '../../../src/services/aggregate-decode-core.js';
 
 const T = 1_763_700_000_000_000;
@@ -19,10 +20,22 @@ function outcome(f: () => unknown): unknown {
   }
 }
 
+/** The string way, kept as the reference: decodeFrame's decimal strings checked by validateEvent (the JSON rules). */
+function viaStrings(record: Uint8Array, opts: DecodeOptions): unknown {
+  let decoded;
+  try {
+    const rec = decodeSbeRecord(record);
+    decoded = decodeFrame(rec.sbe, rec.recvTsUs);
+  } catch {
+    return { code: 'malformed' };
+  }
+  return outcome(() => decoded.map((ev) => validateEvent(ev, opts)));
+}
+
 const m = fc.oneof(fc.bigInt({ min: -5n, max: 10n ** 14n }), fc.bigInt({ min: 2n ** 60n, max: 2n ** 63n - 1n }));
 
 describe('decodeUserRecordCore', () => {
-  it('property: accepts and refuses exactly the records decodeUserRecord does (same code), with the same events', () => {
+  it('property: accepts and refuses exactly the records the string decode + validateEvent does (same code), with the same events', () => {
     fc.assert(
       fc.property(
         fc.constantFrom('trade', 'bba', 'diff'),
@@ -42,7 +55,8 @@ describe('decodeUserRecordCore', () => {
           const record = encodeSbeRecord(frame, T, 3);
           if (flip) record[flip[0] % record.length] = flip[1];
           const opts = { maxEventTsUs: T + 1_000_000 };
-          const strings = outcome(() => decodeUserRecord(record, opts).events);
+          const strings = viaStrings(record, opts);
+          expect(outcome(() => decodeUserRecord(record, opts).events)).toEqual(strings);
           const core = outcome(() => decodeUserRecordCore(record, opts));
           if (Array.isArray(core)) {
             expect(core.every((ev) => isCoreEvent(ev))).toBe(true);
