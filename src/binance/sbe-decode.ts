@@ -189,6 +189,23 @@ function decodeDiff(frame: Uint8Array, root: number, end: number, blockLength: n
  * Throws only SbeDecodeError.
  */
 export function decodeFrame(frame: Uint8Array, recvTsUs?: number): MarketEvent[] {
+  return decodeWith(frame, recvTsUs, STRING_DECODERS);
+}
+
+type MessageDecoder<T> = (frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined) => T;
+
+/** One decoder per stream_1_0 message: the string path's and the fixed-point path's. */
+interface MessageDecoders<T> {
+  trades: MessageDecoder<T[]>;
+  bestBidAsk: MessageDecoder<T>;
+  snapshot: MessageDecoder<T>;
+  diff: MessageDecoder<T>;
+}
+
+const STRING_DECODERS: MessageDecoders<MarketEvent> = { trades: decodeTrades, bestBidAsk: decodeBestBidAsk, snapshot: decodeSnapshot, diff: decodeDiff };
+
+/** The header check and dispatch both paths share, so they accept the same messages. */
+function decodeWith<T>(frame: Uint8Array, recvTsUs: number | undefined, d: MessageDecoders<T>): T[] {
   const end = frame.length;
   const h = header.wrap(frame, 0, end).validate();
   const root = MESSAGE_HEADER_SIZE;
@@ -196,13 +213,13 @@ export function decodeFrame(frame: Uint8Array, recvTsUs?: number): MarketEvent[]
   const version = h.version();
   switch (h.templateId()) {
     case TEMPLATE_TRADES:
-      return decodeTrades(frame, root, end, blockLength, version, recvTsUs);
+      return d.trades(frame, root, end, blockLength, version, recvTsUs);
     case TEMPLATE_BEST_BID_ASK:
-      return [decodeBestBidAsk(frame, root, end, blockLength, version, recvTsUs)];
+      return [d.bestBidAsk(frame, root, end, blockLength, version, recvTsUs)];
     case TEMPLATE_DEPTH_SNAPSHOT:
-      return [decodeSnapshot(frame, root, end, blockLength, version, recvTsUs)];
+      return [d.snapshot(frame, root, end, blockLength, version, recvTsUs)];
     case TEMPLATE_DEPTH_DIFF:
-      return [decodeDiff(frame, root, end, blockLength, version, recvTsUs)];
+      return [d.diff(frame, root, end, blockLength, version, recvTsUs)];
     default:
       throw new SbeDecodeError('UNKNOWN_TEMPLATE', `templateId ${h.templateId()} is not a stream_1_0 message`);
   }
@@ -399,21 +416,7 @@ function decodeDiffCore(frame: Uint8Array, root: number, end: number, blockLengt
  * decodeFrame() does; toMarketEvent() of each event equals decodeFrame()'s event. Throws only SbeDecodeError.
  */
 export function decodeFrameCore(frame: Uint8Array, recvTsUs?: number): CoreEvent[] {
-  const end = frame.length;
-  const h = header.wrap(frame, 0, end).validate();
-  const root = MESSAGE_HEADER_SIZE;
-  const blockLength = h.blockLength();
-  const version = h.version();
-  switch (h.templateId()) {
-    case TEMPLATE_TRADES:
-      return decodeTradesCore(frame, root, end, blockLength, version, recvTsUs);
-    case TEMPLATE_BEST_BID_ASK:
-      return [decodeBestBidAskCore(frame, root, end, blockLength, version, recvTsUs)];
-    case TEMPLATE_DEPTH_SNAPSHOT:
-      return [decodeSnapshotCore(frame, root, end, blockLength, version, recvTsUs)];
-    case TEMPLATE_DEPTH_DIFF:
-      return [decodeDiffCore(frame, root, end, blockLength, version, recvTsUs)];
-    default:
-      throw new SbeDecodeError('UNKNOWN_TEMPLATE', `templateId ${h.templateId()} is not a stream_1_0 message`);
-  }
+  return decodeWith(frame, recvTsUs, CORE_DECODERS);
 }
+
+const CORE_DECODERS: MessageDecoders<CoreEvent> = { trades: decodeTradesCore, bestBidAsk: decodeBestBidAskCore, snapshot: decodeSnapshotCore, diff: decodeDiffCore };
