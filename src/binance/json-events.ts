@@ -169,22 +169,39 @@ const looksLikeBookTicker = (p: Obj): boolean => p.e === undefined && 'u' in p &
  * Control messages that carry no market data (serverShutdown, subscription results) → [].
  */
 export function jsonPayloadToEvents(payload: unknown, recvTsUs?: number): MarketEvent[] {
+  return payloadWith(payload, recvTsUs, STRING_PAYLOADS);
+}
+
+type PayloadDecoder<T> = (p: Obj, recvTsUs: number | undefined) => T;
+
+/** One decoder per market-data payload type: the string path's and the fixed-point path's. */
+interface PayloadDecoders<T> {
+  trade: PayloadDecoder<T>;
+  aggTrade: PayloadDecoder<T>;
+  depthUpdate: PayloadDecoder<T>;
+  bookTicker: PayloadDecoder<T>;
+}
+
+const STRING_PAYLOADS: PayloadDecoders<MarketEvent> = { trade, aggTrade, depthUpdate, bookTicker };
+
+/** The unwrapping and dispatch both paths share, so they accept and skip the same payloads. */
+function payloadWith<T>(payload: unknown, recvTsUs: number | undefined, d: PayloadDecoders<T>): T[] {
   if (!isObj(payload)) throw new JsonEventError(`payload must be a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
-  if ('stream' in payload && 'data' in payload) return jsonPayloadToEvents(payload.data, recvTsUs);
+  if ('stream' in payload && 'data' in payload) return payloadWith(payload.data, recvTsUs, d);
   if ('result' in payload && 'id' in payload) return [];
   switch (payload.e) {
     case 'trade':
-      return [trade(payload, recvTsUs)];
+      return [d.trade(payload, recvTsUs)];
     case 'aggTrade':
-      return [aggTrade(payload, recvTsUs)];
+      return [d.aggTrade(payload, recvTsUs)];
     case 'depthUpdate':
-      return [depthUpdate(payload, recvTsUs)];
+      return [d.depthUpdate(payload, recvTsUs)];
     case 'bookTicker':
-      return [bookTicker(payload, recvTsUs)];
+      return [d.bookTicker(payload, recvTsUs)];
     case 'serverShutdown':
       return [];
     case undefined:
-      if (looksLikeBookTicker(payload)) return [bookTicker(payload, recvTsUs)];
+      if (looksLikeBookTicker(payload)) return [d.bookTicker(payload, recvTsUs)];
       throw new JsonEventError(`payload has no event type "e" and is not a bookTicker: ${JSON.stringify(payload).slice(0, 120)}`);
     default:
       throw new JsonEventError(`unsupported event type ${JSON.stringify(payload.e)}`);
@@ -323,27 +340,15 @@ function coreDepthUpdate(p: Obj, recvTsUs: number | undefined): CoreDepth {
  * toMarketEvent() of each result equals jsonPayloadToEvents()'s event.
  */
 export function jsonPayloadToCoreEvents(payload: unknown, recvTsUs?: number): CoreEvent[] {
-  if (!isObj(payload)) throw new JsonEventError(`payload must be a JSON object, got ${JSON.stringify(payload)?.slice(0, 80)}`);
-  if ('stream' in payload && 'data' in payload) return jsonPayloadToCoreEvents(payload.data, recvTsUs);
-  if ('result' in payload && 'id' in payload) return [];
-  switch (payload.e) {
-    case 'trade':
-      return [coreTradeLike(payload, recvTsUs, 'trade', 't')];
-    case 'aggTrade':
-      return [coreTradeLike(payload, recvTsUs, 'aggTrade', 'a')];
-    case 'depthUpdate':
-      return [coreDepthUpdate(payload, recvTsUs)];
-    case 'bookTicker':
-      return [coreBookTicker(payload, recvTsUs)];
-    case 'serverShutdown':
-      return [];
-    case undefined:
-      if (looksLikeBookTicker(payload)) return [coreBookTicker(payload, recvTsUs)];
-      throw new JsonEventError(`payload has no event type "e" and is not a bookTicker: ${JSON.stringify(payload).slice(0, 120)}`);
-    default:
-      throw new JsonEventError(`unsupported event type ${JSON.stringify(payload.e)}`);
-  }
+  return payloadWith(payload, recvTsUs, CORE_PAYLOADS);
 }
+
+const CORE_PAYLOADS: PayloadDecoders<CoreEvent> = {
+  trade: (p, recvTsUs) => coreTradeLike(p, recvTsUs, 'trade', 't'),
+  aggTrade: (p, recvTsUs) => coreTradeLike(p, recvTsUs, 'aggTrade', 'a'),
+  depthUpdate: coreDepthUpdate,
+  bookTicker: coreBookTicker,
+};
 
 /** parseJsonLine into fixed-point events (Binance's JSON text → JSON.parse → CoreEvents). */
 export function parseJsonLineCore(line: string, recvTsUs?: number): CoreEvent[] {
