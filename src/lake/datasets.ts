@@ -176,73 +176,68 @@ const KINESIS_TAIL: readonly LakeColumn[] = [
   col('sbe', 'BYTE_ARRAY', "the venue's SBE message bytes when the record carried them", true),
 ];
 
-export const STREAM_DATASETS: Readonly<Record<StreamDatasetName, StreamDatasetDef>> = {
-  depth_diffs: {
-    name: 'depth_diffs',
-    doc: 'every depth diff the aggregator consumes (Binance U/u chained per symbol)',
-    idColumn: 'final_update_id',
+/**
+ * A dataset of one Kinesis event type: keyed by its venue id, partitioned by event time, its own columns
+ * between the symbol and event time every event has and the provenance tail.
+ */
+function kinesisDataset(name: StreamDatasetName, doc: string, idColumn: string, columns: readonly LakeColumn[]): StreamDatasetDef {
+  return {
+    name,
+    doc,
+    idColumn,
     timeColumn: 'event_ts_us',
     timeUnit: 'us',
-    columns: [
-      col('symbol', 'STRING', 'symbol'),
-      col('event_ts_us', 'INT64', 'venue event time, µs'),
+    columns: [col('symbol', 'STRING', 'symbol'), col('event_ts_us', 'INT64', 'venue event time, µs'), ...columns, ...KINESIS_TAIL],
+  };
+}
+
+export const STREAM_DATASETS: Readonly<Record<StreamDatasetName, StreamDatasetDef>> = {
+  depth_diffs: kinesisDataset(
+    'depth_diffs',
+    'every depth diff the aggregator consumes (Binance U/u chained per symbol)',
+    'final_update_id',
+    [
       col('first_update_id', 'INT64', 'Binance U'),
       col('final_update_id', 'INT64', 'Binance u'),
       col('bids', 'JSON', '[["price","qty"], …] changed bid levels (qty "0…" removes the level)'),
       col('asks', 'JSON', '[["price","qty"], …] changed ask levels'),
-      ...KINESIS_TAIL,
     ],
-  },
-  trades: {
-    name: 'trades',
-    doc: 'every trade the aggregator consumes, plus trades fetched from the REST API to fill a hole (filled = true)',
-    idColumn: 'trade_id',
-    timeColumn: 'event_ts_us',
-    timeUnit: 'us',
-    columns: [
-      col('symbol', 'STRING', 'symbol'),
-      col('event_ts_us', 'INT64', 'venue event time, µs'),
+  ),
+  trades: kinesisDataset(
+    'trades',
+    'every trade the aggregator consumes, plus trades fetched from the REST API to fill a hole (filled = true)',
+    'trade_id',
+    [
       col('transact_ts_us', 'INT64', 'matching-engine time of the trade, µs', true),
       col('trade_id', 'INT64', 'venue trade id (contiguous per symbol)'),
       col('price', 'STRING', 'exact decimal'),
       col('qty', 'STRING', 'exact decimal'),
       col('is_buyer_maker', 'BOOLEAN', 'buyer was the maker (a sell-initiated trade)'),
       col('filled', 'BOOLEAN', 'not seen on Kinesis: fetched from /api/v3/trades to fill a hole (the aggregator never saw it)'),
-      ...KINESIS_TAIL,
     ],
-  },
-  best_bid_ask: {
-    name: 'best_bid_ask',
-    doc: 'every best bid/ask the aggregator consumes (update ids increase; the venue culls, so skips are normal)',
-    idColumn: 'update_id',
-    timeColumn: 'event_ts_us',
-    timeUnit: 'us',
-    columns: [
-      col('symbol', 'STRING', 'symbol'),
-      col('event_ts_us', 'INT64', 'venue event time, µs'),
+  ),
+  best_bid_ask: kinesisDataset(
+    'best_bid_ask',
+    'every best bid/ask the aggregator consumes (update ids increase; the venue culls, so skips are normal)',
+    'update_id',
+    [
       col('update_id', 'INT64', 'book update id'),
       col('bid_price', 'STRING', 'exact decimal'),
       col('bid_qty', 'STRING', 'exact decimal'),
       col('ask_price', 'STRING', 'exact decimal'),
       col('ask_qty', 'STRING', 'exact decimal'),
-      ...KINESIS_TAIL,
     ],
-  },
-  depth_snapshot_events: {
-    name: 'depth_snapshot_events',
-    doc: 'partial-depth snapshots carried on Kinesis (e.g. the SBE depth20 stream), when the ingestor puts them there',
-    idColumn: 'last_update_id',
-    timeColumn: 'event_ts_us',
-    timeUnit: 'us',
-    columns: [
-      col('symbol', 'STRING', 'symbol'),
-      col('event_ts_us', 'INT64', 'venue event time, µs'),
+  ),
+  depth_snapshot_events: kinesisDataset(
+    'depth_snapshot_events',
+    'partial-depth snapshots carried on Kinesis (e.g. the SBE depth20 stream), when the ingestor puts them there',
+    'last_update_id',
+    [
       col('last_update_id', 'INT64', 'book update id of the snapshot'),
       col('bids', 'JSON', '[["price","qty"], …] from the best bid down'),
       col('asks', 'JSON', '[["price","qty"], …] from the best ask up'),
-      ...KINESIS_TAIL,
     ],
-  },
+  ),
   reanchors: {
     name: 'reanchors',
     doc:
