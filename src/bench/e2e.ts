@@ -20,8 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { Level, TradeEvent } from '../core/events.js';
-import { buildStagingState } from '../core/staging.js';
+import { benchReanchorFetch } from './reanchor-fetch.js';
 import { startEmbeddedKinesis } from '../kinesis/embedded.js';
 import { resolveConfig, type BtcpipeConfig } from '../ops/config.js';
 import { createLogger } from '../ops/logger.js';
@@ -233,21 +232,7 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
       const reqs = await readReanchorRequests(blocking, lastId, 200).catch(() => []);
       for (const req of reqs) {
         lastId = req.id;
-        const r = await reanchor.run(req.symbol, async (signal) => {
-          const [d, t] = await Promise.all([
-            fetch(`${feed.restUrl}/api/v3/depth?symbol=${req.symbol}&limit=5000`, { signal }).then((x) => x.json()),
-            fetch(`${feed.restUrl}/api/v3/trades?symbol=${req.symbol}&limit=1000`, { signal }).then((x) => x.json()),
-          ]);
-          const depth = d as { lastUpdateId: number; bids: Level[]; asks: Level[] };
-          const trades = (t as { id: number; price: string; qty: string; time: number; isBuyerMaker: boolean }[]).map(
-            (x): TradeEvent => ({
-              type: 'trade', symbol: req.symbol, event_ts: x.time * 1000, source: 'rest', trade_id: x.id, sequence_id: x.id,
-              price: x.price, quantity: x.qty, is_buyer_maker: x.isBuyerMaker,
-            }),
-          );
-          const s = buildStagingState(req.symbol, depth, trades, Date.now());
-          return { ob: s.ob, tr1s: s.tr1s, tr5s: s.tr5s, feat: s.feat, snapshot: depth };
-        });
+        const r = await reanchor.run(req.symbol, benchReanchorFetch(() => feed.restUrl, req.symbol, 5000, 1000));
         if (r.status === 'ok') reanchors++;
       }
     }

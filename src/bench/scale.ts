@@ -16,8 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { Level, TradeEvent } from '../core/events.js';
-import { buildStagingState } from '../core/staging.js';
+import { benchReanchorFetch } from './reanchor-fetch.js';
 import { ensureStreams, localKinesisClient, startEmbeddedKinesis } from '../kinesis/embedded.js';
 import { leaseTableKey } from '../kinesis/lease-store.js';
 import { parseLease } from '../kinesis/lease-model.js';
@@ -99,21 +98,7 @@ function startResponder(redis: RedisClient, blocking: RedisClient, restUrl: () =
       await Promise.all(
         [...bySymbol.values()].map((req) =>
           reanchor
-          .run(req.symbol, async (signal) => {
-            const [d, t] = await Promise.all([
-              fetch(`${restUrl()}/api/v3/depth?symbol=${req.symbol}&limit=1000`, { signal }).then((x) => x.json()),
-              fetch(`${restUrl()}/api/v3/trades?symbol=${req.symbol}&limit=500`, { signal }).then((x) => x.json()),
-            ]);
-            const depth = d as { lastUpdateId: number; bids: Level[]; asks: Level[] };
-            const trades = (t as { id: number; price: string; qty: string; time: number; isBuyerMaker: boolean }[]).map(
-              (x): TradeEvent => ({
-                type: 'trade', symbol: req.symbol, event_ts: x.time * 1000, source: 'rest', trade_id: x.id, sequence_id: x.id,
-                price: x.price, quantity: x.qty, is_buyer_maker: x.isBuyerMaker,
-              }),
-            );
-            const s = buildStagingState(req.symbol, depth, trades, Date.now());
-            return { ob: s.ob, tr1s: s.tr1s, tr5s: s.tr5s, feat: s.feat, snapshot: depth };
-          })
+          .run(req.symbol, benchReanchorFetch(restUrl, req.symbol, 1000, 500))
           .catch(() => undefined),
         ),
       );
