@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KinesisStreamConsumer, type BatchContext } from '../../../src/kinesis/consumer.js';
 import type { HeldShard, ShardLeaseGate } from '../../../src/kinesis/lease-coordinator.js';
+import { fast, until } from '../../support/consumer.js';
 
 /** Endless single-shard stream: every GetRecords returns one record with the next sequence number. */
 function endlessClient(): { client: KinesisClient; log: Array<{ op: string; input: Record<string, unknown> }> } {
@@ -53,16 +54,6 @@ class FakeGate implements ShardLeaseGate {
     for (const l of this.listeners) l();
   }
 }
-
-async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timeout');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const fast = { pollIntervalMs: 5, backoff: { baseMs: 1, capMs: 5 }, random: () => 0.5 };
 
 describe('KinesisStreamConsumer with shard leases', () => {
   it('reads only held shards from the lease checkpoint, checkpoints in the lease, and stops when the lease goes', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KinesisStreamConsumer } from '../../../src/kinesis/consumer.js';
 import { InMemoryCheckpointStore } from '../../../src/kinesis/checkpoints.js';
+import { fast, until } from '../../support/consumer.js';
 
 function awsError(name: string, message = name): Error {
   const e = new Error(message);
@@ -42,16 +43,6 @@ function scriptedClient(script: Script): { client: KinesisClient; log: Array<{ o
   };
   return { client: { send } as unknown as KinesisClient, log };
 }
-
-async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timeout');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const fast = { pollIntervalMs: 5, backoff: { baseMs: 1, capMs: 5 }, random: () => 0.5 };
 
 describe('KinesisStreamConsumer error paths', () => {
   it('re-acquires an expired iterator after the last delivered sequence number', async () => {
