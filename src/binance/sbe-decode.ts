@@ -9,7 +9,7 @@ import type { CoreBestBidAsk, CoreDepth, CoreDepthSnapshot, CoreEvent, CoreLevel
 import type { Mantissa } from '../core/fixed.js';
 import { fromBig } from '../core/fixed.js';
 import { SbeDecodeError } from '../sbe/errors.js';
-import { int64Number, rdInt64Le } from '../sbe/bytes.js';
+import { int64Number, rdInt8, rdInt32Le, rdInt64Le, rdUint16Le, rdUint32Le } from '../sbe/bytes.js';
 import { int64AsNumber } from '../sbe/runtime.js';
 import {
   BestBidAskStreamEventDecoder,
@@ -21,6 +21,7 @@ import {
   SCHEMA_ID,
   SCHEMA_VERSION,
   TradesStreamEventDecoder,
+  TradesStreamEventTradesDecoder,
   messageLength,
 } from '../sbe/generated.js';
 import { Utf8Cache } from '../sbe/string-cache.js';
@@ -416,7 +417,101 @@ function decodeDiffCore(frame: Uint8Array, root: number, end: number, blockLengt
  * decodeFrame() does; toMarketEvent() of each event equals decodeFrame()'s event. Throws only SbeDecodeError.
  */
 export function decodeFrameCore(frame: Uint8Array, recvTsUs?: number): CoreEvent[] {
+  const end = frame.length;
+  if (end >= MESSAGE_HEADER_SIZE && rdUint16Le(frame, 2) === TEMPLATE_TRADES && rdUint16Le(frame, 4) === SCHEMA_ID) {
+    const version = rdUint16Le(frame, 6);
+    if (version >= SCHEMA_VERSION) {
+      const out = tradesFast(frame, end, rdUint16Le(frame, 0), version, recvTsUs);
+      if (out !== undefined) return out;
+    }
+  }
   return decodeWith(frame, recvTsUs, CORE_DECODERS);
+}
+
+// ---- Trades, fastest: one flat function for the well-formed common case ----
+//
+// Trades are most of a stream's messages. tradesFast decodes a TradesStreamEvent only when every check the
+// flyweight path makes is known to pass, and returns undefined otherwise (a malformed frame, an id or time
+// beyond 2^53 - 1, ...) so that decodeWith decodes the frame again and raises exactly its error. It
+// calls nothing but small byte readers the JIT inlines, so each int64 stays an unboxed double until it
+// is stored in the event (through the flyweights and helpers each one was boxed on return).
+
+const TWO_POW_32 = 4294967296;
+/** |hi| ≤ 2^21 - 1 keeps hi·2^32 + lo a safe integer (the fallback handles the edge at -2^53 + x). */
+const SAFE_HI = 0x1fffff;
+/** The last symbol the fast path read, so a stream's one symbol is compared, not looked up, per trade. */
+let lastSymbolBytes: Uint8Array = new Uint8Array(0);
+let lastSymbol = '';
+
+function tradesFast(frame: Uint8Array, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreTrade[] | undefined {
+  const root = MESSAGE_HEADER_SIZE;
+  if (blockLength < TradesStreamEventDecoder.BLOCK_LENGTH || root + blockLength + 6 > end) return undefined;
+  const evLo = rdUint32Le(frame, root);
+  const evHi = rdInt32Le(frame, root + 4);
+  const ttLo = rdUint32Le(frame, root + 8);
+  const ttHi = rdInt32Le(frame, root + 12);
+  if (evHi > SAFE_HI || evHi < -SAFE_HI || ttHi > SAFE_HI || ttHi < -SAFE_HI) return undefined;
+  const eventTs = evHi * TWO_POW_32 + evLo;
+  const transactTs = ttHi * TWO_POW_32 + ttLo;
+  const pe = rdInt8(frame, root + 16);
+  const qe = rdInt8(frame, root + 17);
+  const g = root + blockLength;
+  const step = rdUint16Le(frame, g);
+  const n = rdUint32Le(frame, g + 2);
+  const first = g + 6;
+  if (step < TradesStreamEventTradesDecoder.BLOCK_LENGTH || n * step > end - first) return undefined;
+  const s = first + n * step;
+  for (let o = first; o < s; o += step) {
+    const idHi = rdInt32Le(frame, o + 4);
+    const bm = frame[o + 24];
+    if (idHi > SAFE_HI || idHi < -SAFE_HI || (bm !== BoolEnum.True && bm !== BoolEnum.False)) return undefined;
+  }
+  if (s + 1 > end) return undefined;
+  const len = frame[s];
+  if (s + 1 + len > end) return undefined;
+  // Every check before the symbol passed, so a symbol error here is the one decodeWith would raise.
+  let symbol = lastSymbol;
+  const cached = lastSymbolBytes;
+  let hit = len > 0 && cached.length === len;
+  for (let i = 0; hit && i < len; i++) hit = cached[i] === frame[s + 1 + i];
+  if (!hit) {
+    symbol = symbols.read(frame, s + 1, len, 'TradesStreamEvent.symbol');
+    lastSymbolBytes = frame.slice(s + 1, s + 1 + len);
+    lastSymbol = symbol;
+  }
+  checkEnd(s + 1 + len, end, version, 'TradesStreamEvent');
+  const out: CoreTrade[] = new Array<CoreTrade>(n);
+  for (let i = 0, o = first; i < n; i++, o += step) {
+    const id = rdInt32Le(frame, o + 4) * TWO_POW_32 + rdUint32Le(frame, o);
+    const pLo = rdUint32Le(frame, o + 8);
+    const pHi = rdInt32Le(frame, o + 12);
+    const qLo = rdUint32Le(frame, o + 16);
+    const qHi = rdInt32Le(frame, o + 20);
+    const price: Mantissa = pHi <= SAFE_HI && pHi >= -SAFE_HI ? pHi * TWO_POW_32 + pLo : fromBig(rdInt64Le(frame, o + 8));
+    const qty: Mantissa = qHi <= SAFE_HI && qHi >= -SAFE_HI ? qHi * TWO_POW_32 + qLo : fromBig(rdInt64Le(frame, o + 16));
+    const isBuyerMaker = frame[o + 24] === BoolEnum.True;
+    // The same two literals (key order included) as decodeTradesCore, so both paths make one shape each.
+    out[i] =
+      recvTsUs === undefined
+        ? { core: true, type: 'trade', symbol, event_ts: eventTs, source: 'sbe', trade_id: id, sequence_id: id, price_m: price, price_e: pe, qty_m: qty, qty_e: qe, is_buyer_maker: isBuyerMaker, transact_ts: transactTs }
+        : {
+            core: true,
+            type: 'trade',
+            symbol,
+            event_ts: eventTs,
+            source: 'sbe',
+            trade_id: id,
+            sequence_id: id,
+            price_m: price,
+            price_e: pe,
+            qty_m: qty,
+            qty_e: qe,
+            is_buyer_maker: isBuyerMaker,
+            transact_ts: transactTs,
+            recv_ts_us: recvTsUs,
+          };
+  }
+  return out;
 }
 
 const CORE_DECODERS: MessageDecoders<CoreEvent> = { trades: decodeTradesCore, bestBidAsk: decodeBestBidAskCore, snapshot: decodeSnapshotCore, diff: decodeDiffCore };
