@@ -31,7 +31,9 @@ export function symbolSlot(symbol: string): number {
  */
 export async function symbolsOnDistinctMasters(cluster: EmbeddedRedisCluster, base: string): Promise<[string, string][]> {
   const t = await cluster.topology();
-  const masters = t.nodes.filter((n) => n.role === 'master' && !n.failed);
+  // A node just made a replica can still look like a slot-less master in another node's gossip for a moment:
+  // only masters that serve slots count.
+  const masters = t.nodes.filter((n) => n.role === 'master' && !n.failed && n.slots.length > 0);
   const out = new Map<string, string>();
   for (let i = 0; out.size < masters.length && i < 10_000; i++) {
     const symbol = `${base}${i}`;
