@@ -21,6 +21,7 @@ import { servedLogKey } from '../../../src/dataset/served-log.js';
 import { buildDataset } from '../../../src/dataset/build.js';
 import { relErr } from '../../../src/dataset/rebuild.js';
 import { sharedKinesisEndpoint, uniqueSuffix } from '../../support/servers.js';
+import { waitFor } from '../../support/wait-for.js';
 
 /**
  * The whole loop on real parts: simulator → SBE ingest → kinesis-local → aggregator (feat:{SYM} in Redis, the
@@ -59,15 +60,6 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('dataset parity with what was served', () => {
   it('rebuilds every feat:{SYM} vector sampled from Redis during a live run, every feature to 1e-9', async () => {

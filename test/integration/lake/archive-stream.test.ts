@@ -22,6 +22,7 @@ import type { RedisClient } from '../../../src/redis/connect.js';
 import { startSimulator, type Simulator } from '../../../src/sim/index.js';
 import { closeRedis, connectSharedRedis, sharedKinesisEndpoint, sharedRedisUrl, uniqueSuffix } from '../../support/servers.js';
 import { BIN, ensureBuilt } from '../chaos/build.js';
+import { waitFor as waitForEvery } from '../../support/wait-for.js';
 
 const SYM = 'BTCUSDT';
 let sim: Simulator;
@@ -43,15 +44,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// The lake is listed and read on each poll: every 200 ms is enough.
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> => waitForEvery(what, fn, timeoutMs, 200);
 
 interface VenueTrade {
   id: number;

@@ -34,21 +34,6 @@ export function aggregatorConfig(o: {
 export { obMismatches, type TruthBook } from '../../../support/truth-book.js';
 export { truthBookOrNull as truthBook } from '../../../support/truth-book.js';
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from '../../../support/wait-for.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
