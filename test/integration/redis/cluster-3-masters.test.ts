@@ -173,7 +173,9 @@ describe('Redis Cluster, 3 masters + replicas', () => {
       }
     })();
     const outcomes: ReanchorResult['status'][] = [];
-    for (let i = 0; i < 15; i++) {
+    // At least 15 rounds, and on until the reader has checked enough states in between (a fast machine
+    // finishes 15 rounds before the reader's first few reads).
+    for (let i = 0; i < 15 || (reads < 30 && i < 2000); i++) {
       await write();
       const g = ++gen;
       const rs = await Promise.all(symbols.map((s) => ra.run(s, async () => generationState(g))));
