@@ -16,7 +16,7 @@ import { parseDataset } from '../../../src/model/dataset.js';
 import { trainOnData } from '../../../src/model/train.js';
 import { sharedKinesisEndpoint, sharedRedisUrl, uniqueSuffix, uniqueSymbol } from '../../support/servers.js';
 import { fixtureParquet } from '../../unit/model/fixture.js';
-import { waitFor } from './support/stack.js';
+import { aggregatorConfig, waitFor } from './support/stack.js';
 
 /**
  * The aggregator with processing.model_file: pred:{SYM} follows every feature tick, and a prediction is
@@ -42,26 +42,14 @@ beforeAll(async () => {
   await ensureStreams(kinesis, [stream]);
   redis = createRedis({ url: sharedRedisUrl(), socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
   await waitForRedisReady(redis, 5000);
-  const config = resolveConfig(
-    {
-      binance: { symbols: [SYM] },
-      aws: {
-        region: 'us-east-1',
-        endpoint_url: sharedKinesisEndpoint(),
-        kinesis: {
-          streams: { trade: stream, depth: stream, bestbidask: stream },
-          consumer_config: { shard_iterator_type: 'TRIM_HORIZON', max_records_per_poll: 1000, poll_interval_ms: 20 },
-        },
-      },
-      redis: { host: '127.0.0.1', port: Number(new URL(sharedRedisUrl()).port), socket_timeout_seconds: 2 },
-      processing: { feature_update_interval_seconds: 0.2, reanchor_request_interval_seconds: 60, model_file: join(dir, 'model.json') },
-      health: { port: 0, host: '127.0.0.1' },
-      metrics: { enable_prometheus: true, prometheus_port: 0 },
-      logging: { level: 'warn' },
-    },
-    'test',
-    { mode: 'aggregator', env: {} },
-  );
+  const config = aggregatorConfig({
+    redisPort: Number(new URL(sharedRedisUrl()).port),
+    kinesisEndpoint: sharedKinesisEndpoint(),
+    streams: { trade: stream, depth: stream, bestbidask: stream },
+    symbols: [SYM],
+    initialPosition: 'TRIM_HORIZON',
+    processing: { feature_update_interval_seconds: 0.2, reanchor_request_interval_seconds: 60, model_file: join(dir, 'model.json') },
+  });
   service = createAggregatorService(config, createLogger({ service: 'pred-test', level: 'warn' }));
   await service.start();
 });

@@ -5,11 +5,10 @@ import { ensureStreams, localKinesisClient } from '../../../src/kinesis/embedded
 import { createRedis, waitForRedisReady, type RedisClient } from '../../../src/redis/connect.js';
 import { symbolKeys } from '../../../src/redis/keys.js';
 import { createLogger } from '../../../src/ops/logger.js';
-import { resolveConfig } from '../../../src/ops/config.js';
 import type { Service } from '../../../src/services/service.js';
 import { createAggregatorService } from '../../../src/services/aggregate.js';
 import { sharedKinesisEndpoint, sharedRedisUrl, uniqueSuffix, uniqueSymbol } from '../../support/servers.js';
-import { sleep, waitFor } from './support/stack.js';
+import { aggregatorConfig, sleep, waitFor } from './support/stack.js';
 
 /**
  * One stream per event type, the trade stream running 200 ms behind the bestBidAsk stream (as when one
@@ -31,34 +30,18 @@ beforeAll(async () => {
   redis = createRedis({ url: sharedRedisUrl(), socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
   await waitForRedisReady(redis, 5000);
   const port = Number(new URL(sharedRedisUrl()).port);
-  const config = resolveConfig(
-    {
-      binance: { symbols: [SYM] },
-      aws: {
-        region: 'us-east-1',
-        endpoint_url: sharedKinesisEndpoint(),
-        kinesis: {
-          streams,
-          consumer_config: {
-            shard_iterator_type: 'TRIM_HORIZON',
-            max_records_per_poll: 1000,
-            poll_interval_ms: 20,
-            // Every stream carries events here, so only their own times may move the watermark: no wall-clock
-            // bound that a slow put on a loaded test machine could overtake.
-            watermark_idle_ms: 60_000,
-            watermark_max_hold_ms: 600_000,
-          },
-        },
-      },
-      redis: { host: '127.0.0.1', port, socket_timeout_seconds: 2 },
-      processing: { feature_update_interval_seconds: 0.1, reanchor_request_interval_seconds: 60 },
-      health: { port: 0, host: '127.0.0.1' },
-      metrics: { enable_prometheus: false, prometheus_port: 0 },
-      logging: { level: 'warn' },
-    },
-    'test',
-    { mode: 'aggregator', env: {} },
-  );
+  const config = aggregatorConfig({
+    redisPort: port,
+    kinesisEndpoint: sharedKinesisEndpoint(),
+    streams,
+    symbols: [SYM],
+    initialPosition: 'TRIM_HORIZON',
+    // Every stream carries events here, so only their own times may move the watermark: no wall-clock
+    // bound that a slow put on a loaded test machine could overtake.
+    consumer: { watermark_idle_ms: 60_000, watermark_max_hold_ms: 600_000 },
+    processing: { feature_update_interval_seconds: 0.1, reanchor_request_interval_seconds: 60 },
+    prometheus: false,
+  });
   service = createAggregatorService(config, createLogger({ service: 'lag-test', level: 'warn' }));
   await service.start();
 });
