@@ -224,15 +224,18 @@ export function depthSnapshotFromRest(symbol: string, body: unknown, eventTsUs: 
   };
 }
 
-/** One line of recorded JSON (one stream payload) → events; malformed JSON is a JsonEventError too. */
-export function parseJsonLine(line: string, recvTsUs?: number): MarketEvent[] {
-  let payload: unknown;
+/** JSON.parse of one line, its failure a JsonEventError like any other bad payload. */
+function jsonLine(line: string): unknown {
   try {
-    payload = JSON.parse(line);
+    return JSON.parse(line);
   } catch (err) {
     throw new JsonEventError(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return jsonPayloadToEvents(payload, recvTsUs);
+}
+
+/** One line of recorded JSON (one stream payload) → events; malformed JSON is a JsonEventError too. */
+export function parseJsonLine(line: string, recvTsUs?: number): MarketEvent[] {
+  return jsonPayloadToEvents(jsonLine(line), recvTsUs);
 }
 
 // ---- Straight into the core's fixed point: each decimal string parsed once, no canonical strings ----
@@ -352,11 +355,5 @@ const CORE_PAYLOADS: PayloadDecoders<CoreEvent> = {
 
 /** parseJsonLine into fixed-point events (Binance's JSON text → JSON.parse → CoreEvents). */
 export function parseJsonLineCore(line: string, recvTsUs?: number): CoreEvent[] {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(line);
-  } catch (err) {
-    throw new JsonEventError(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return jsonPayloadToCoreEvents(payload, recvTsUs);
+  return jsonPayloadToCoreEvents(jsonLine(line), recvTsUs);
 }
