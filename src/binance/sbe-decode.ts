@@ -424,6 +424,12 @@ export function decodeFrameCore(frame: Uint8Array, recvTsUs?: number): CoreEvent
       const out = tradesFast(frame, end, rdUint16Le(frame, 0), version, recvTsUs);
       if (out !== undefined) return out;
     }
+  } else if (end >= MESSAGE_HEADER_SIZE && rdUint16Le(frame, 2) === TEMPLATE_BEST_BID_ASK && rdUint16Le(frame, 4) === SCHEMA_ID) {
+    const version = rdUint16Le(frame, 6);
+    if (version >= SCHEMA_VERSION) {
+      const ev = bestBidAskFast(frame, end, rdUint16Le(frame, 0), version, recvTsUs);
+      if (ev !== undefined) return [ev];
+    }
   }
   return decodeWith(frame, recvTsUs, CORE_DECODERS);
 }
@@ -442,6 +448,18 @@ const SAFE_HI = 0x1fffff;
 /** The last symbol the fast path read, so a stream's one symbol is compared, not looked up, per trade. */
 let lastSymbolBytes: Uint8Array = new Uint8Array(0);
 let lastSymbol = '';
+
+/** The symbol of `len` bytes at `at`: the last one read when the bytes match (a stream has one symbol). */
+function symbolAt(frame: Uint8Array, at: number, len: number, field: string): string {
+  const cached = lastSymbolBytes;
+  let hit = len > 0 && cached.length === len;
+  for (let i = 0; hit && i < len; i++) hit = cached[i] === frame[at + i];
+  if (hit) return lastSymbol;
+  const symbol = symbols.read(frame, at, len, field);
+  lastSymbolBytes = frame.slice(at, at + len);
+  lastSymbol = symbol;
+  return symbol;
+}
 
 function tradesFast(frame: Uint8Array, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreTrade[] | undefined {
   const root = MESSAGE_HEADER_SIZE;
@@ -470,15 +488,7 @@ function tradesFast(frame: Uint8Array, end: number, blockLength: number, version
   const len = frame[s];
   if (s + 1 + len > end) return undefined;
   // Every check before the symbol passed, so a symbol error here is the one decodeWith would raise.
-  let symbol = lastSymbol;
-  const cached = lastSymbolBytes;
-  let hit = len > 0 && cached.length === len;
-  for (let i = 0; hit && i < len; i++) hit = cached[i] === frame[s + 1 + i];
-  if (!hit) {
-    symbol = symbols.read(frame, s + 1, len, 'TradesStreamEvent.symbol');
-    lastSymbolBytes = frame.slice(s + 1, s + 1 + len);
-    lastSymbol = symbol;
-  }
+  const symbol = symbolAt(frame, s + 1, len, 'TradesStreamEvent.symbol');
   checkEnd(s + 1 + len, end, version, 'TradesStreamEvent');
   const out: CoreTrade[] = new Array<CoreTrade>(n);
   for (let i = 0, o = first; i < n; i++, o += step) {
@@ -512,6 +522,55 @@ function tradesFast(frame: Uint8Array, end: number, blockLength: number, version
           };
   }
   return out;
+}
+
+// ---- BestBidAsk, fastest: the same treatment (one flat function, undefined → decodeWith) ----
+
+function bestBidAskFast(frame: Uint8Array, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreBestBidAsk | undefined {
+  const root = MESSAGE_HEADER_SIZE;
+  if (blockLength < BestBidAskStreamEventDecoder.BLOCK_LENGTH) return undefined;
+  const s = root + blockLength;
+  if (s + 1 > end) return undefined;
+  const len = frame[s];
+  if (s + 1 + len > end) return undefined;
+  const evLo = rdUint32Le(frame, root);
+  const evHi = rdInt32Le(frame, root + 4);
+  const idLo = rdUint32Le(frame, root + 8);
+  const idHi = rdInt32Le(frame, root + 12);
+  if (evHi > SAFE_HI || evHi < -SAFE_HI || idHi > SAFE_HI || idHi < -SAFE_HI) return undefined;
+  // Every check before the symbol passed, so a symbol error here is the one decodeWith would raise.
+  const symbol = symbolAt(frame, s + 1, len, 'BestBidAskStreamEvent.symbol');
+  checkEnd(s + 1 + len, end, version, 'BestBidAskStreamEvent');
+  const eventTs = evHi * TWO_POW_32 + evLo;
+  const sequenceId = idHi * TWO_POW_32 + idLo;
+  const pe = rdInt8(frame, root + 16);
+  const qe = rdInt8(frame, root + 17);
+  const bpHi = rdInt32Le(frame, root + 22);
+  const bqHi = rdInt32Le(frame, root + 30);
+  const apHi = rdInt32Le(frame, root + 38);
+  const aqHi = rdInt32Le(frame, root + 46);
+  const bidPrice: Mantissa = bpHi <= SAFE_HI && bpHi >= -SAFE_HI ? bpHi * TWO_POW_32 + rdUint32Le(frame, root + 18) : fromBig(rdInt64Le(frame, root + 18));
+  const bidQty: Mantissa = bqHi <= SAFE_HI && bqHi >= -SAFE_HI ? bqHi * TWO_POW_32 + rdUint32Le(frame, root + 26) : fromBig(rdInt64Le(frame, root + 26));
+  const askPrice: Mantissa = apHi <= SAFE_HI && apHi >= -SAFE_HI ? apHi * TWO_POW_32 + rdUint32Le(frame, root + 34) : fromBig(rdInt64Le(frame, root + 34));
+  const askQty: Mantissa = aqHi <= SAFE_HI && aqHi >= -SAFE_HI ? aqHi * TWO_POW_32 + rdUint32Le(frame, root + 42) : fromBig(rdInt64Le(frame, root + 42));
+  // The same two literals (key order included) as decodeBestBidAskCore, so both paths make one shape each.
+  return recvTsUs === undefined
+    ? { core: true, type: 'bestBidAsk', symbol, event_ts: eventTs, source: 'sbe', sequence_id: sequenceId, price_e: pe, qty_e: qe, bid_price_m: bidPrice, bid_qty_m: bidQty, ask_price_m: askPrice, ask_qty_m: askQty }
+    : {
+        core: true,
+        type: 'bestBidAsk',
+        symbol,
+        event_ts: eventTs,
+        source: 'sbe',
+        sequence_id: sequenceId,
+        price_e: pe,
+        qty_e: qe,
+        bid_price_m: bidPrice,
+        bid_qty_m: bidQty,
+        ask_price_m: askPrice,
+        ask_qty_m: askQty,
+        recv_ts_us: recvTsUs,
+      };
 }
 
 const CORE_DECODERS: MessageDecoders<CoreEvent> = { trades: decodeTradesCore, bestBidAsk: decodeBestBidAskCore, snapshot: decodeSnapshotCore, diff: decodeDiffCore };
