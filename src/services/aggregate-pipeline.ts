@@ -175,6 +175,9 @@ export class AggregatorPipeline {
   private readonly hooks: PipelineHooks;
   private readonly now: () => number;
   readonly servedLog: ServedFeatureLog | undefined;
+  /** A write carrying served vectors is in flight; re-anchors applied meanwhile wait in anchorsBehindWrite. */
+  private servedBehindWrite = false;
+  private anchorsBehindWrite: ServedEntryInput[] = [];
   private readonly aux = new Map<string, SymbolAux>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly tradeSeq = new StreamSequenceMonitor();
@@ -560,8 +563,14 @@ export class AggregatorPipeline {
     if (result === 'ok' && aux.want === 'trade_gap') aux.want = null;
     if (result !== 'stale' && this.servedLog) {
       aux.cut.anchorId = done.snapshot.lastUpdateId;
-      this.servedLog.add(this.servedEntry('anchor', st, aux, this.now(), {}));
-      void this.servedLog.flush();
+      const entry = this.servedEntry('anchor', st, aux, this.now(), {});
+      // Vectors computed before this snapshot but still being written must come first in the log: a
+      // rebuild replays the log in order, and would otherwise apply the snapshot before computing them.
+      if (this.servedBehindWrite) this.anchorsBehindWrite.push(entry);
+      else {
+        this.servedLog.add(entry);
+        void this.servedLog.flush();
+      }
     }
     this.dirty.add(done.symbol);
     this.noteBookStatuses();
@@ -666,6 +675,7 @@ export class AggregatorPipeline {
       batch.push(p);
     }
     let fenced: ReadonlySet<string> = new Set();
+    this.servedBehindWrite = served.length > 0;
     try {
       try {
         fenced = new Set((await this.writer.write(batch)).fenced);
@@ -679,6 +689,7 @@ export class AggregatorPipeline {
       for (const s of symbols) this.dirty.add(s);
       for (const [s, ms] of minutesTaken) this.aux.get(s)?.minutes.restoreDirty(ms);
       if (this.pendingRecv.length + recv.length <= MAX_PENDING_LATENCIES) this.pendingRecv = recv.concat(this.pendingRecv);
+      this.releaseAnchorsBehindWrite();
       throw err;
     }
     this.c.writes++;
@@ -692,6 +703,7 @@ export class AggregatorPipeline {
       this.featureDue.delete(s);
     }
     for (const e of served) if (!fenced.has(e.symbol)) this.servedLog?.add(e);
+    this.releaseAnchorsBehindWrite();
     if (served.length > 0) void this.servedLog?.flush();
     for (const [symbol, feat, st] of written) if (!fenced.has(symbol)) this.hooks.onFeaturesWritten?.(symbol, feat, st);
     // Another worker holds these symbols' shard now: nothing of them was written, and nothing more should be.
@@ -710,6 +722,15 @@ export class AggregatorPipeline {
   }
 
   /** A served-log entry with a copy of the symbol's cut as of now. */
+  /** Log the re-anchors applied while a write carrying served vectors was in flight, after those vectors. */
+  private releaseAnchorsBehindWrite(): void {
+    this.servedBehindWrite = false;
+    if (this.anchorsBehindWrite.length === 0) return;
+    for (const e of this.anchorsBehindWrite) this.servedLog?.add(e);
+    this.anchorsBehindWrite = [];
+    void this.servedLog?.flush();
+  }
+
   private servedEntry(kind: 'feat' | 'anchor', st: SymbolState, aux: SymbolAux, wallMs: number, feat: Record<string, string>): ServedEntryInput {
     return { kind, symbol: st.symbol, wall_ms: wallMs, event_ts_us: st.now, cut: { ...aux.cut }, book_status: st.status, book_id: st.lastUpdateId ?? -1, feat };
   }

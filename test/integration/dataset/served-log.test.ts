@@ -82,4 +82,64 @@ describe('served-feature log of the aggregator pipeline', () => {
     for (const n of FEATURE_NAMES) expect(out.rows[1].features[n]).toBe(Number(served2[n]));
     await redis.del(key, ...Object.values(symbolKeys(sym)).filter((k) => k !== sym));
   });
+
+  it('logs a re-anchor applied while a served vector is being written after that vector, as the state saw them', async () => {
+    const sym = uniqueSymbol('LOGW');
+    let wallMs = 1_800_000_000_000;
+    let release: () => void = () => undefined;
+    let held = false;
+    // The projection write of the feature tick waits until the test lets it go.
+    class HeldWriter extends ProjectionWriter {
+      override async write(...args: Parameters<ProjectionWriter['write']>): ReturnType<ProjectionWriter['write']> {
+        if (held) await new Promise<void>((r) => (release = r));
+        return super.write(...args);
+      }
+    }
+    const p = new AggregatorPipeline({ redis, writer: new HeldWriter(redis), now: () => wallMs, featureIntervalMs: 2000 });
+    const t = (ms: number): number => (wallMs + ms) * 1000;
+    const depth = (id: number, ms: number, bid: string): MarketEvent => ({
+      type: 'depth', symbol: sym, source: 'sbe', event_ts: t(ms), first_update_id: id, final_update_id: id, bids: [[bid, '2']], asks: [],
+    });
+    const trade = (id: number, ms: number): MarketEvent => ({
+      type: 'trade', symbol: sym, source: 'sbe', event_ts: t(ms), trade_id: id, sequence_id: id, price: '100.01', quantity: '0.5', is_buyer_maker: false,
+    });
+    const snap100 = { lastUpdateId: 100, bids: [['99.9', '1']] as [string, string][], asks: [['100.1', '1']] as [string, string][] };
+    const snap103 = { lastUpdateId: 103, bids: [['99.8', '3']] as [string, string][], asks: [['100.2', '4']] as [string, string][] };
+    const events: MarketEvent[] = [depth(101, -900, '99.5'), trade(1, -800), depth(102, -700, '99.6')];
+    await p.ingestEvents(events.slice(0, 2));
+    p.applyReanchorDone({ id: '1-0', symbol: sym, lastUpdateId: 100, snapshotKey: 'k', snapshot: snap100 });
+    await p.ingestEvents(events.slice(2));
+    await p.flush();
+    wallMs += 2000;
+    held = true;
+    p.markFeaturesDue();
+    const writing = p.flush();
+    const deadline = Date.now() + 5000;
+    while (release.length === 0 && Date.now() < deadline) await sleep(5);
+    expect(release.length, 'the feature write is held').toBe(1);
+    // A newer snapshot (id 103) lands while the vector computed at book id 102 is still being written.
+    p.applyReanchorDone({ id: '2-0', symbol: sym, lastUpdateId: 103, snapshotKey: 'k2', snapshot: snap103 });
+    held = false;
+    release();
+    await writing;
+
+    const key = servedLogKey(sym);
+    let raw: [string, string[]][] = [];
+    while (raw.length < 4 && Date.now() < deadline + 5000) {
+      await sleep(20);
+      raw = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+    }
+    const entries: ServedEntry[] = raw.map(([, flat]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
+      return decodeEntry(sym, f);
+    });
+    expect(entries.map((e) => [e.kind, e.book_id])).toEqual([['anchor', 101], ['feat', 102], ['feat', 102], ['anchor', 103]]);
+    const out = rebuildServedFeatures({
+      symbol: sym, events, entries, snapshot: (id) => (id === 100 ? snap100 : id === 103 ? snap103 : undefined),
+      fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, horizonSeconds: 10,
+    });
+    expect(out.parity).toMatchObject({ compared: 2, mismatched: 0, maxRelErr: 0 });
+    await redis.del(key, ...Object.values(symbolKeys(sym)).filter((k) => k !== sym));
+  });
 });
