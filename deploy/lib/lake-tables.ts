@@ -8,7 +8,9 @@
  * `symbol` from the path (the same value) and leaves the file's column unread.
  */
 
-export type GlueType = 'string' | 'bigint' | 'int' | 'boolean';
+import { STREAM_DATASETS, type LakeColumnType, type StreamDatasetName } from '../../src/lake/datasets.js';
+
+export type GlueType = 'string' | 'bigint' | 'int' | 'boolean' | 'binary';
 
 export interface LakeColumn {
   name: string;
@@ -16,7 +18,7 @@ export interface LakeColumn {
   comment?: string;
 }
 
-export type BronzeDataset = 'agg_trades' | 'klines_1m' | 'depth_snapshots';
+export type BronzeDataset = 'agg_trades' | 'klines_1m' | 'depth_snapshots' | StreamDatasetName;
 
 export interface BronzeTable {
   dataset: BronzeDataset;
@@ -26,7 +28,24 @@ export interface BronzeTable {
 
 const decimal = (name: string, comment: string): LakeColumn => ({ name, type: 'string', comment: `${comment} (exact decimal string)` });
 
-export const BRONZE_TABLES: readonly BronzeTable[] = [
+/** Athena's type for each column type of the whole-stream datasets (levels are JSON text). */
+const GLUE_TYPE_OF: Readonly<Record<LakeColumnType, GlueType>> = {
+  STRING: 'string',
+  JSON: 'string',
+  INT64: 'bigint',
+  INT32: 'int',
+  BOOLEAN: 'boolean',
+  BYTE_ARRAY: 'binary',
+};
+
+/** The datasets `btcpipe archive` writes, from the lake's own definitions (so the tables cannot drift from the files). */
+const STREAM_TABLES: readonly BronzeTable[] = Object.values(STREAM_DATASETS).map((d) => ({
+  dataset: d.name,
+  description: d.doc,
+  columns: d.columns.filter((c) => c.name !== 'symbol').map((c) => ({ name: c.name, type: GLUE_TYPE_OF[c.type], comment: c.doc.slice(0, 255) })),
+}));
+
+const REST_TABLES: readonly BronzeTable[] = [
   {
     dataset: 'agg_trades',
     description: 'Binance aggregate trades (REST /api/v3/aggTrades), contiguous by agg_id',
@@ -72,6 +91,8 @@ export const BRONZE_TABLES: readonly BronzeTable[] = [
     ],
   },
 ];
+
+export const BRONZE_TABLES: readonly BronzeTable[] = [...REST_TABLES, ...STREAM_TABLES];
 
 /** Partition keys, in path order. */
 export const BRONZE_PARTITION_KEYS: readonly LakeColumn[] = [

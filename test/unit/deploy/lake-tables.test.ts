@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { parquetMetadata } from 'hyparquet';
 import { BRONZE_PARTITION_KEYS, BRONZE_TABLES, type GlueType } from '../../../deploy/lib/lake-tables.js';
-import { encodeAggTrades, encodeDepthSnapshot, encodeKlines } from '../../../src/lake/datasets.js';
+import { encodeAggTrades, encodeDepthSnapshot, encodeKlines, encodeStreamRows, STREAM_DATASETS, type Cell, type StreamDatasetName } from '../../../src/lake/datasets.js';
+
+/** A row with a value of its type in every column (what the values are does not matter here: the schema does). */
+function sampleRow(dataset: StreamDatasetName): Record<string, Cell> {
+  const row: Record<string, Cell> = {};
+  for (const c of STREAM_DATASETS[dataset].columns) {
+    const v: Record<typeof c.type, Cell> = { STRING: 'BTCUSDT', JSON: [['1.0', '2.0']], INT64: 1_763_700_000_000_000, INT32: 1, BOOLEAN: true, BYTE_ARRAY: new Uint8Array([1, 2]) };
+    row[c.name] = v[c.type];
+  }
+  return row;
+}
 
 /** One file per dataset, written by the lake's own encoders. */
 const FILES: Record<string, Uint8Array> = {
+  ...Object.fromEntries((Object.keys(STREAM_DATASETS) as StreamDatasetName[]).map((d) => [d, encodeStreamRows(d, [sampleRow(d)])])),
   agg_trades: encodeAggTrades('BTCUSDT', [{ a: 1, p: '97000.10', q: '0.5', f: 10, l: 12, T: 1_763_700_000_000, m: true, M: true }]),
   klines_1m: encodeKlines('BTCUSDT', [
     [1_763_700_000_000, '1.0', '2.0', '0.5', '1.5', '10.0', 1_763_700_059_999, '15.0', 7, '4.0', '6.0', '0'],
@@ -20,7 +31,8 @@ interface SchemaElement {
 
 /** The Glue type Athena needs to read a Parquet column of this physical / converted type. */
 function glueTypeOf(e: SchemaElement): GlueType {
-  if (e.type === 'BYTE_ARRAY' && e.converted_type === 'UTF8') return 'string';
+  if (e.type === 'BYTE_ARRAY' && (e.converted_type === 'UTF8' || e.converted_type === 'JSON')) return 'string';
+  if (e.type === 'BYTE_ARRAY' && e.converted_type === undefined) return 'binary';
   if (e.type === 'INT64') return 'bigint';
   if (e.type === 'INT32' && e.converted_type === undefined) return 'int';
   if (e.type === 'BOOLEAN') return 'boolean';
