@@ -1,7 +1,8 @@
 /**
  * Bench section "e2e": the whole hot path on the local stack — simulator (SBE WebSocket) → SBE ingest
  * service → private kinesis-local → aggregator service → private redis-server — at ~5,000 messages/s.
- * Measures frame received (recv_ts_us, stamped by the ingest path) → the aggregator's Redis projection
+ * The headline is what a reader gets: a process of its own reads every `ob:{SYM}` every 5 ms and takes
+ * wall clock − ts_us (ob-staleness.ts). Beside it, per event: frame received (recv_ts_us, stamped by the ingest path) → the aggregator's Redis projection
  * write containing the event returned, P50/P95/P99, and the process RSS. Re-anchors are answered the way
  * the REST mode does (AtomicReanchor + the simulator's REST depth snapshot), so the book goes live.
  * Depth diffs come at Binance's 20 ms cadence. Split per hop: frame in → PutRecords sent and sent →
@@ -32,6 +33,8 @@ import { readReanchorRequests } from '../redis/streams.js';
 import { createAggregatorService } from '../services/aggregate.js';
 import { createSbeIngestService } from '../services/ingest-sbe.js';
 import { startSimulator } from '../sim/index.js';
+import { symbolKeys } from '../redis/keys.js';
+import { startOutsideSampler, type StalenessSummary } from './ob-staleness.js';
 import type { BenchSection } from './index.js';
 
 interface Summary {
@@ -62,6 +65,8 @@ export interface E2eRun {
   simulatorRate: number;
   messagesPerSecond: number;
   latency: Summary;
+  /** The headline: wall clock − ob:{SYM} ts_us, read every 5 ms by a reader in a process of its own. */
+  reader: StalenessSummary & { mode: 'process' | 'in-process' };
   /** Split: ingest (frame received → Kinesis arrival) is the rest; this is Kinesis arrival → Redis written. */
   arrivalToRedis: Summary;
   /** Our own share: GetRecords returned → the projection write containing the batch returned (per record). */
@@ -86,8 +91,16 @@ export interface E2eBenchResult extends E2eRun {
 
 /** Ten symbols sharing the rate: three the simulator knows, seven generic instruments. */
 const TEN_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'DOGEUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'BNBUSDT', 'LTCUSDT', 'DOTUSDT', 'AVAXUSDT'];
-/** Order-flow actions/s (all symbols together) that make the simulator send ~5,000 trade + bestBidAsk + depth messages/s (env BTCPIPE_E2E_SIM_RATE overrides). */
-const SIM_RATE = Number(process.env.BTCPIPE_E2E_SIM_RATE ?? 12_500);
+/**
+ * Order-flow actions/s (all symbols together) that make the simulator send ~5,000 trade + bestBidAsk +
+ * depth messages/s: measured, since a symbol's depth diffs come at a fixed cadence whatever the flow
+ * (one symbol: 16,000 → 4,967 msg/s; ten: 12,500 → 6,058 and 16,000 → 7,591). BTCPIPE_E2E_SIM_RATE
+ * overrides both.
+ */
+const SIM_RATE_OVERRIDE = process.env.BTCPIPE_E2E_SIM_RATE === undefined ? undefined : Number(process.env.BTCPIPE_E2E_SIM_RATE);
+const simRateFor = (symbols: number): number => SIM_RATE_OVERRIDE ?? (symbols === 1 ? 16_100 : 10_100);
+/** How often the outside reader reads every `ob:` key. */
+const SAMPLE_INTERVAL_MS = 5;
 /** Binance's depth-diff cadence. */
 const DEPTH_INTERVAL_MS = 20;
 /** As config/local.yaml. */
@@ -213,9 +226,10 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     logging: { level: 'error' },
   });
   const compiled = existsSync(join(ROOT, 'dist', 'cli', 'main.js')) && existsSync(join(ROOT, 'dist', 'services', 'ingest-sbe.js'));
+  const simRate = simRateFor(symbols.length);
   const feed = compiled
-    ? await processFeed(SIM_RATE, symbols, docFor)
-    : await inProcessFeed(SIM_RATE, symbols, (ws, rest) => resolveConfig(docFor(ws, rest), 'bench', { mode: 'sbe', env: {} }));
+    ? await processFeed(simRate, symbols, docFor)
+    : await inProcessFeed(simRate, symbols, (ws, rest) => resolveConfig(docFor(ws, rest), 'bench', { mode: 'sbe', env: {} }));
   const aggConfig = resolveConfig(docFor('ws://127.0.0.1:1', feed.restUrl), 'bench', { mode: 'aggregator', env: {} });
 
   const redis = createRedis({ host: '127.0.0.1', port: redisServer.port, socketTimeoutMs: 2000, connectTimeoutMs: 2000 });
@@ -262,6 +276,10 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
   await aggregator.start();
 
   await sleep(warmupMs);
+  const sampler = await startOutsideSampler(
+    { host: '127.0.0.1', port: redisServer.port, keys: symbols.map((sym) => symbolKeys(sym).ob), intervalMs: SAMPLE_INTERVAL_MS },
+    () => redis,
+  );
   const sent0 = await feed.sent();
   const t0 = performance.now();
   measuring = true;
@@ -271,6 +289,7 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
   measuring = false;
+  const reader = { ...(await sampler.stop()), mode: sampler.mode };
   const elapsed = (performance.now() - t0) / 1000;
   const sent = (await feed.sent()) - sent0;
   // The ingestor's figures cover its last few seconds, all inside the measured interval.
@@ -290,8 +309,9 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     mode: feed.mode,
     symbols: symbols.length,
     seconds: round(elapsed),
-    simulatorRate: SIM_RATE,
+    simulatorRate: simRate,
     messagesPerSecond: Math.round(sent / elapsed),
+    reader,
     latency: summarize(latencies),
     arrivalToRedis: summarize(arrivalToRedis),
     receivedToRedis: summarize(receivedToRedis),
@@ -317,10 +337,14 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
 function describeRun(result: E2eRun): string {
   const l = result.latency;
   const h = result.hops;
+  const r = result.reader;
   const hop = (s: Summary): string => `P50 ${s.p50Ms} / P95 ${s.p95Ms} / P99 ${s.p99Ms} ms`;
   return (
       `e2e (${result.mode}, ${result.symbols} symbol${result.symbols > 1 ? 's' : ''}, ${result.recordFormat} records, ${result.compression}, depth every ${result.depthIntervalMs} ms): ` +
-        `${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${SIM_RATE}); frame → Redis ` +
+        `${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${result.simulatorRate})\n` +
+      `  as a reader sees it (wall clock − ob.ts_us, every ${SAMPLE_INTERVAL_MS} ms from ${r.mode === 'process' ? 'a process of its own' : 'this process'}, ` +
+        `${r.samples} reads at ${r.intervalMs} ms, ${Math.round(r.notLiveShare * 1000) / 10} % not live): P50 ${r.p50Ms} / P95 ${r.p95Ms} / P99 ${r.p99Ms} / max ${r.maxMs} ms\n` +
+      `  frame → Redis (per event) ` +
         `P50 ${l.p50Ms} ms, P95 ${l.p95Ms} ms, P99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.count} events; ` +
         `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +
         `and GetRecords returned → Redis (the aggregator's own share) P50 ${result.receivedToRedis.p50Ms} ms, P95 ${result.receivedToRedis.p95Ms} ms, P99 ${result.receivedToRedis.p99Ms} ms; ` +

@@ -30,6 +30,7 @@ import { AtomicReanchor } from '../redis/reanchor.js';
 import { readReanchorRequests } from '../redis/streams.js';
 import { createSbeIngestService } from '../services/ingest-sbe.js';
 import { startSimulator } from '../sim/index.js';
+import { sampleObStaleness } from './ob-staleness.js';
 import type { BenchSection } from './index.js';
 
 export interface ScaleCase {
@@ -69,11 +70,6 @@ const WARMUP_LIMIT_MS = 60_000;
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function pct(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 function stopChild(c: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
@@ -208,38 +204,19 @@ async function runCase(
     };
     const [p0, s0] = [await processed(), await sent()];
     const t0 = performance.now();
-    const staleness: number[] = [];
-    let samples = 0;
-    let notLive = 0;
-    const statuses: Record<string, number> = {};
-    while (performance.now() - t0 < seconds * 1000) {
-      const pipe = env.redis.pipeline();
-      for (const k of keys) pipe.hmget(k, 'status', 'ts_us');
-      const res = (await pipe.exec()) ?? [];
-      const nowUs = Date.now() * 1000;
-      for (const [err, v] of res) {
-        samples++;
-        const [status, ts] = (err ? [null, null] : v) as [string | null, string | null];
-        const key = status ?? 'missing';
-        statuses[key] = (statuses[key] ?? 0) + 1;
-        if (status !== 'live') notLive++;
-        if (ts !== null && ts !== '') staleness.push(Math.max(0, nowUs - Number(ts)) / 1000);
-      }
-      await sleep(100);
-    }
+    const reader = await sampleObStaleness(env.redis, { keys, intervalMs: 100, until: sleep(seconds * 1000) });
     const elapsed = (performance.now() - t0) / 1000;
     const [p1, s1] = [await processed(), await sent()];
     const o = await owners();
-    const sorted = staleness.sort((a, b) => a - b);
     return {
       symbols: nSymbols,
       aggregators: nAggregators,
       seconds: round(elapsed),
       recordsPerSecond: Math.round((p1 - p0) / elapsed),
       offeredPerSecond: Math.round((s1 - s0) / elapsed),
-      staleness: { samples: sorted.length, p50Ms: round(pct(sorted, 50)), p95Ms: round(pct(sorted, 95)) },
-      notLiveShare: samples ? round(notLive / samples) : 0,
-      statuses,
+      staleness: { samples: reader.samples, p50Ms: reader.p50Ms, p95Ms: reader.p95Ms },
+      notLiveShare: reader.notLiveShare,
+      statuses: reader.statuses,
       loadAverage: round(loadavg()[0]),
       shardsPerAggregator: Array.from({ length: nAggregators }, (_, i) => o.filter((w) => w === `bench-${i}`).length),
       warmupSeconds,
