@@ -59,7 +59,10 @@ export interface KinesisStreamConsumerOptions {
   leases?: ShardLeaseGate;
   /** Where to start a shard that has no checkpoint. Default LATEST. */
   initialPosition?: 'LATEST' | 'TRIM_HORIZON';
-  /** Wait after an empty poll, ms (config consumer_config.poll_interval_ms). Default 100. */
+  /**
+   * Wait before the next GetRecords once a poll found the shard read up to its tip — empty, or records with
+   * MillisBehindLatest 0 and less than a full batch — ms (config consumer_config.poll_interval_ms). Default 100.
+   */
   pollIntervalMs?: number;
   /** GetRecords Limit (config consumer_config.max_records_per_poll). Default 1000. */
   maxRecordsPerPoll?: number;
@@ -467,10 +470,12 @@ export class KinesisStreamConsumer {
       const records = res.Records ?? [];
       s.millisBehind = res.MillisBehindLatest ?? 0;
       iterator = res.NextShardIterator;
-      // Keep the next GetRecords in flight while the handler runs; wait only when the shard is drained.
+      // Keep the next GetRecords in flight while the handler runs when the shard is behind. At its tip, an
+      // immediate poll would mostly come back empty before the producer's next call lands, yet it costs the
+      // service a call: on kinesis-local, whose calls queue on one thread, those calls delayed everyone's.
       if (iterator) {
         const next = iterator;
-        const immediate = records.length > 0 || s.millisBehind > 0;
+        const immediate = s.millisBehind > 0 || records.length >= this.o.maxRecordsPerPoll;
         pending = immediate
           ? this.poll(next)
           : sleep(this.o.pollIntervalMs, this.abort.signal).then(() => (this.running ? this.poll(next) : abortedResult()));

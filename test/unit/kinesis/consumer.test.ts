@@ -12,7 +12,7 @@ function awsError(name: string, message = name): Error {
 
 interface Script {
   /** Per GetRecords call: records to return, or an error to throw. */
-  polls: Array<{ seqs: string[] } | Error>;
+  polls: Array<{ seqs: string[]; behindMs?: number } | Error>;
 }
 
 /**
@@ -36,7 +36,7 @@ function scriptedClient(script: Script): { client: KinesisClient; log: Array<{ o
       return {
         Records: step.seqs.map((s) => ({ SequenceNumber: s, PartitionKey: 'K', Data: Buffer.from(JSON.stringify({ s })), ApproximateArrivalTimestamp: new Date() })),
         NextShardIterator: `it-${iter++}`,
-        MillisBehindLatest: 1500,
+        MillisBehindLatest: step.behindMs ?? 1500,
       };
     }
     throw new Error(`unexpected ${op}`);
@@ -75,6 +75,20 @@ describe('KinesisStreamConsumer error paths', () => {
       expect(it.ShardIteratorType).toBe('AT_TIMESTAMP');
       expect((it.Timestamp as Date).getTime()).toBeLessThanOrEqual(askedAt);
     }
+  });
+
+  it('reads on at once while behind, but waits the poll interval once a poll reached the tip, even with records', async () => {
+    const { client, log } = scriptedClient({ polls: [{ seqs: ['1'], behindMs: 900 }, { seqs: ['2'], behindMs: 0 }, { seqs: ['3'] }] });
+    const seen: string[] = [];
+    const c = new KinesisStreamConsumer({ client, stream: 's', handler: async (b) => void seen.push(...b.map((r) => r.sequenceNumber)), ...fast, pollIntervalMs: 60_000 });
+    await c.start();
+    await until(() => seen.length === 2);
+    // An immediate third poll would come within a few event-loop turns; give it far longer.
+    await new Promise((r) => setTimeout(r, 300));
+    const polls = log.filter((l) => l.op === 'GetRecordsCommand').length;
+    await c.stop();
+    expect(seen).toEqual(['1', '2']);
+    expect(polls).toBe(2);
   });
 
   it('starts from the checkpoint when there is one', async () => {
