@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, type Shard } from '@aws-sdk/client-kinesis';
 import type { MarketEvent } from '../core/events.js';
 import { fullJitterBackoff, type BackoffPolicy } from './backoff.js';
 import { KINESIS_LIMITS, maxEventBytes, planPutRecords, type LaneView } from './batching.js';
@@ -17,6 +17,7 @@ import { MarketEventEncoder } from './event-json.js';
 import { KplAggregator } from './kpl.js';
 import { compressRecord, type RecordCompression } from './record-compression.js';
 import type { KinesisLogger } from './logger.js';
+import { partitionKeyHash, shardMapOf, type ShardMap } from './shard-map.js';
 
 export type { KinesisLogger } from './logger.js';
 
@@ -54,6 +55,14 @@ export interface KinesisProducerOptions {
   lingerMs?: number;
   /** KPL aggregation (many events per Kinesis record). Default true. */
   aggregate?: boolean;
+  /**
+   * With aggregation, pack the events of every key predicted (from ListShards) to one shard into one
+   * Kinesis record per call, sent with that shard's first key and its hash as ExplicitHashKey; without a
+   * shard map (not fetched yet, ListShards failing) one record per key. Default true.
+   */
+  aggregateAcrossKeys?: boolean;
+  /** Least time between two ListShards of one stream, ms (failures back off further). Default 5 s. */
+  shardMapMinIntervalMs?: number;
   /** gzip each Kinesis record (readers detect it by its magic bytes). Default 'none'. */
   compression?: RecordCompression;
   /** Bound of buffered (not yet sent) events; the oldest are dropped beyond it. Default 100,000. */
@@ -95,6 +104,8 @@ export interface KinesisProducerStats {
   rejected_oversize: number;
   /** Current adaptive batch size per stream. */
   batch_size: Record<string, number>;
+  /** Failed or unusable ListShards results (the producer then sends one record per key). */
+  shard_map_errors?: number;
   last_error: string | null;
   last_success_at: string | null;
 }
@@ -111,6 +122,19 @@ interface Lane {
   queue: Deque<Pending>;
   bytes: number;
   inFlight: boolean;
+  /** MD5 hash key of the partition key (computed once, when the shard map first needs it). */
+  hash: bigint | undefined;
+  /** The predicted shard, valid while `shardMap` is the stream's current map. */
+  shard: string | undefined;
+  shardMap: ShardMap | undefined;
+}
+
+/** One Kinesis record of a call: the head events of one or more lanes (all of one shard). */
+interface Group {
+  parts: Array<{ lane: Lane; events: Pending[] }>;
+  /** The shard the record was predicted to land on, and the map that predicted it. */
+  shard: string | undefined;
+  map: ShardMap | undefined;
 }
 
 interface StreamState {
@@ -124,6 +148,13 @@ interface StreamState {
   timer: NodeJS.Timeout | undefined;
   timerAt: number;
   creating: Promise<void> | undefined;
+  /** Open shards' hash key ranges; undefined until fetched, or after a misprediction or a re-creation. */
+  shardMap: ShardMap | undefined;
+  /** A ListShards is due (at the earliest SHARD_MAP_MIN_INTERVAL_MS after the last attempt). */
+  mapWanted: boolean;
+  mapFetching: boolean;
+  mapAttemptAt: number;
+  mapFailures: number;
 }
 
 interface CallOutcome {
@@ -137,23 +168,29 @@ const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'Limi
 /** Call-level errors that will fail identically on retry: the batch is dropped and counted. */
 const FATAL_CALL_ERRORS = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
 const PK_MAX = KINESIS_LIMITS.maxPartitionKeyLength;
+/** Repeated ListShards failures back off up to this interval. */
+const SHARD_MAP_MAX_INTERVAL_MS = 60_000;
 
-/** One KPL record of a lane's events (aws-kinesis-agg's encoder: a hand-written one measured no faster). */
-function kplRecordOf(partitionKey: string, events: readonly { data: Buffer }[]): Buffer {
+/**
+ * One KPL record of a group's events, each user record under its own lane's partition key
+ * (aws-kinesis-agg's encoder: a hand-written one measured no faster).
+ */
+function kplRecordOf(parts: Group['parts']): Buffer {
   const agg = new KplAggregator();
-  for (const e of events) agg.add(partitionKey, e.data);
+  for (const p of parts) for (const e of p.events) agg.add(p.lane.partitionKey, e.data);
   const built = agg.build();
   if (!built) throw new Error('an empty KPL record was requested');
   return built.data;
 }
 
 /**
- * Batches JSON events into PutRecords calls per stream: KPL aggregation per partition key, a short
- * linger, Kinesis size limits, retry of failed records with full-jitter backoff, adaptive batch size on
+ * Batches JSON events into PutRecords calls per stream: KPL aggregation (the keys predicted to one shard
+ * share a Kinesis record, as the AWS KPL does), a short linger, Kinesis size limits, retry of failed records with full-jitter backoff, adaptive batch size on
  * throttling, and a bounded buffer that drops the oldest events when Kinesis stays unreachable.
  *
  * Ordering: at most one call in flight per (stream, partition key), and failed events go back to the
- * front of their key's queue, so per-key order holds across retries. With aggregation off a partial
+ * front of their key's queue, so per-key order holds across retries; an aggregated record carries every
+ * member key's events to the shard of those keys (its ExplicitHashKey is its first key's hash). With aggregation off a partial
  * failure can still reorder events of one key inside one call (Kinesis accepts the later records).
  * Delivery is at-least-once: a call that timed out may have been written and is sent again.
  */
@@ -165,6 +202,8 @@ export class KinesisProducer {
       | 'batchSize'
       | 'lingerMs'
       | 'aggregate'
+      | 'aggregateAcrossKeys'
+      | 'shardMapMinIntervalMs'
       | 'compression'
       | 'maxBufferedEvents'
       | 'maxBufferedBytes'
@@ -204,6 +243,7 @@ export class KinesisProducer {
     throttled: 0,
     dropped: 0,
     rejected_oversize: 0,
+    shard_map_errors: 0,
   };
   private lastError: string | null = null;
   private lastSuccessAt: number | null = null;
@@ -220,6 +260,8 @@ export class KinesisProducer {
       batchSize,
       lingerMs: options.lingerMs ?? 5,
       aggregate,
+      aggregateAcrossKeys: aggregate && (options.aggregateAcrossKeys ?? true),
+      shardMapMinIntervalMs: options.shardMapMinIntervalMs ?? 5_000,
       compression: options.compression ?? 'none',
       maxBufferedEvents: options.maxBufferedEvents ?? 100_000,
       maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
@@ -236,9 +278,13 @@ export class KinesisProducer {
     for (const s of options.streams ?? []) this.stream(s);
   }
 
-  /** Create the known streams when `createStreams` is set. Sending works without calling this. */
+  /**
+   * Create the known streams when `createStreams` is set, and list their shards (a failure is logged and
+   * counted, never thrown). Sending works without calling this.
+   */
   async start(): Promise<void> {
     if (this.opts.createStreams && this.streams.size > 0) await ensureStreams(this.client, [...this.streams.keys()]);
+    await Promise.all([...this.streams.values()].map((s) => this.maybeRefreshShardMap(s)));
   }
 
   /**
@@ -281,7 +327,7 @@ export class KinesisProducer {
     const s = this.stream(stream);
     let lane = s.lanes.get(partitionKey);
     if (!lane) {
-      lane = { partitionKey, queue: new Deque<Pending>(), bytes: 0, inFlight: false };
+      lane = { partitionKey, queue: new Deque<Pending>(), bytes: 0, inFlight: false, hash: undefined, shard: undefined, shardMap: undefined };
       s.lanes.set(partitionKey, lane);
     }
     lane.queue.push({ data, enqueuedAt: performance.now(), seq: this.seq++ });
@@ -379,6 +425,11 @@ export class KinesisProducer {
         timer: undefined,
         timerAt: 0,
         creating: undefined,
+        shardMap: undefined,
+        mapWanted: this.opts.aggregateAcrossKeys,
+        mapFetching: false,
+        mapAttemptAt: -Infinity,
+        mapFailures: 0,
       };
       this.streams.set(name, s);
     }
@@ -467,10 +518,13 @@ export class KinesisProducer {
   }
 
   private startCall(s: StreamState, ready: Lane[]): boolean {
+    if (s.mapWanted) void this.maybeRefreshShardMap(s);
+    const map = s.shardMap;
     const views: LaneView[] = ready.map((lane) => ({
       partitionKey: lane.partitionKey,
       length: lane.queue.length,
       sizeAt: (i: number) => lane.queue.at(i).data.length,
+      shard: map === undefined ? undefined : this.predictShard(lane, map),
     }));
     const plan = planPutRecords(views, {
       maxRecordsPerCall: KINESIS_LIMITS.maxRecordsPerCall,
@@ -480,25 +534,34 @@ export class KinesisProducer {
       aggregate: this.opts.aggregate,
     });
     if (plan.length === 0) return false;
-    const groups: Array<{ lane: Lane; events: Pending[] }> = [];
+    const groups: Group[] = [];
     const entries: PutRecordsRequestEntry[] = [];
     for (const p of plan) {
-      const lane = ready[p.lane];
-      const events = lane.queue.take(p.events);
-      lane.inFlight = true;
-      groups.push({ lane, events });
-      if (this.opts.aggregate) {
-        entries.push({ PartitionKey: lane.partitionKey, Data: compressRecord(kplRecordOf(lane.partitionKey, events), this.opts.compression) });
-      } else {
-        entries.push({ PartitionKey: lane.partitionKey, Data: compressRecord(events[0].data, this.opts.compression) });
+      const parts: Group['parts'] = [];
+      for (const part of p.parts) {
+        const lane = ready[part.lane];
+        const events = lane.queue.take(part.events);
+        lane.inFlight = true;
+        parts.push({ lane, events });
+        let bytes = 0;
+        for (const e of events) bytes += e.data.length;
+        this.pendingEvents -= events.length;
+        this.pendingBytes -= bytes;
+        this.inFlightEvents += events.length;
+        this.inFlightBytes += bytes;
+        lane.bytes -= bytes;
       }
-      let bytes = 0;
-      for (const e of events) bytes += e.data.length;
-      this.pendingEvents -= events.length;
-      this.pendingBytes -= bytes;
-      this.inFlightEvents += events.length;
-      this.inFlightBytes += bytes;
-      lane.bytes -= bytes;
+      const first = parts[0].lane;
+      groups.push({ parts, shard: views[p.lane].shard, map });
+      if (!this.opts.aggregate) {
+        entries.push({ PartitionKey: first.partitionKey, Data: compressRecord(parts[0].events[0].data, this.opts.compression) });
+        continue;
+      }
+      const entry: PutRecordsRequestEntry = { PartitionKey: first.partitionKey, Data: compressRecord(kplRecordOf(parts), this.opts.compression) };
+      // Route the shared record exactly where its first key goes, whatever the emulator or service does
+      // with the partition key of a record that carries several.
+      if (parts.length > 1) entry.ExplicitHashKey = (first.hash as bigint).toString();
+      entries.push(entry);
     }
     s.inFlight++;
     this.inFlightCalls++;
@@ -506,7 +569,69 @@ export class KinesisProducer {
     return true;
   }
 
-  private async runCall(s: StreamState, entries: PutRecordsRequestEntry[], groups: Array<{ lane: Lane; events: Pending[] }>): Promise<void> {
+  private predictShard(lane: Lane, map: ShardMap): string | undefined {
+    if (lane.shardMap !== map) {
+      lane.hash ??= partitionKeyHash(lane.partitionKey);
+      lane.shard = map.shardOfHash(lane.hash);
+      lane.shardMap = map;
+    }
+    return lane.shard;
+  }
+
+  /** Start a ListShards for `s` unless one runs or the last attempt was too recent; settles when it is done. */
+  private maybeRefreshShardMap(s: StreamState): Promise<void> {
+    if (!s.mapWanted || s.mapFetching || s.creating || this.closed) return Promise.resolve();
+    const base = this.opts.shardMapMinIntervalMs;
+    const interval = s.mapFailures === 0 ? base : Math.max(base, Math.min(SHARD_MAP_MAX_INTERVAL_MS, base * 2 ** Math.min(s.mapFailures, 4)));
+    if (performance.now() - s.mapAttemptAt < interval) return Promise.resolve();
+    s.mapWanted = false;
+    s.mapFetching = true;
+    s.mapAttemptAt = performance.now();
+    return this.listOpenShards(s.name)
+      .then((shards) => {
+        const map = shardMapOf(shards);
+        if (map === undefined) throw new Error(`ListShards gave no usable hash key ranges (${shards.length} shards)`);
+        // A misprediction or a re-creation while the listing was in flight makes it suspect.
+        if (s.mapWanted) return;
+        s.shardMap = map;
+        s.mapFailures = 0;
+      })
+      .catch((err: unknown) => {
+        s.mapWanted = true;
+        this.counters.shard_map_errors++;
+        if (s.mapFailures++ === 0) {
+          this.logger?.warn(
+            { stream: s.name, error: describeError(err) },
+            'kinesis ListShards failed: sending one record per partition key until it succeeds',
+          );
+        }
+      })
+      .finally(() => {
+        s.mapFetching = false;
+      });
+  }
+
+  private async listOpenShards(stream: string): Promise<Shard[]> {
+    const out: Shard[] = [];
+    let token: string | undefined;
+    do {
+      // ListShards refuses StreamName together with NextToken.
+      const input = token === undefined ? { StreamName: stream } : { NextToken: token };
+      const res = await this.client.send(new ListShardsCommand(input), { abortSignal: AbortSignal.timeout(this.opts.callTimeoutMs) });
+      out.push(...(res.Shards ?? []));
+      token = res.NextToken;
+    } while (token !== undefined);
+    return out;
+  }
+
+  /** Forget the shard map and fetch a new one (rate-limited). */
+  private invalidateShardMap(s: StreamState): void {
+    if (!this.opts.aggregateAcrossKeys) return;
+    s.shardMap = undefined;
+    s.mapWanted = true;
+  }
+
+  private async runCall(s: StreamState, entries: PutRecordsRequestEntry[], groups: Group[]): Promise<void> {
     const t0 = performance.now();
     // One controller per call, aborted by its own timer or by close(): several times cheaper per call
     // than AbortSignal.any([AbortSignal.timeout(), …]) on Node 20.
@@ -524,7 +649,11 @@ export class KinesisProducer {
       const results = res.Records ?? [];
       for (let i = 0; i < groups.length; i++) {
         const r = results[i];
-        if (r !== undefined && !r.ErrorCode) continue;
+        if (r !== undefined && !r.ErrorCode) {
+          const g = groups[i];
+          if (g.shard !== undefined && r.ShardId !== undefined && r.ShardId !== g.shard && g.map === s.shardMap) this.invalidateShardMap(s);
+          continue;
+        }
         failed[i] = true;
         failedRecords++;
         if (r?.ErrorCode && THROTTLE_ERRORS.has(r.ErrorCode)) throttled = true;
@@ -548,7 +677,7 @@ export class KinesisProducer {
 
   private finishCall(
     s: StreamState,
-    groups: Array<{ lane: Lane; events: Pending[] }>,
+    groups: Group[],
     failed: boolean[],
     failedRecords: number,
     callError: unknown,
@@ -569,24 +698,25 @@ export class KinesisProducer {
     let ackedEvents = 0;
     const requeue = new Map<Lane, Pending[]>();
     for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      let bytes = 0;
-      for (const e of g.events) bytes += e.data.length;
-      this.inFlightEvents -= g.events.length;
-      this.inFlightBytes -= bytes;
-      if (!failed[i]) {
-        ackedEvents += g.events.length;
-        for (const e of g.events) enqueuedAt.push(e.enqueuedAt);
-      } else if (fatal || this.closeController.signal.aborted) {
-        this.counters.dropped += g.events.length;
-        this.hooks.onDrop?.({ stream: s.name, count: g.events.length, reason: fatal ? 'rejected' : 'closed' });
-      } else {
-        const list = requeue.get(g.lane) ?? [];
-        list.push(...g.events);
-        requeue.set(g.lane, list);
+      for (const g of groups[i].parts) {
+        let bytes = 0;
+        for (const e of g.events) bytes += e.data.length;
+        this.inFlightEvents -= g.events.length;
+        this.inFlightBytes -= bytes;
+        if (!failed[i]) {
+          ackedEvents += g.events.length;
+          for (const e of g.events) enqueuedAt.push(e.enqueuedAt);
+        } else if (fatal || this.closeController.signal.aborted) {
+          this.counters.dropped += g.events.length;
+          this.hooks.onDrop?.({ stream: s.name, count: g.events.length, reason: fatal ? 'rejected' : 'closed' });
+        } else {
+          const list = requeue.get(g.lane);
+          if (list) list.push(...g.events);
+          else requeue.set(g.lane, [...g.events]);
+        }
       }
     }
-    for (const g of groups) g.lane.inFlight = false;
+    for (const g of groups) for (const p of g.parts) p.lane.inFlight = false;
     for (const [lane, events] of requeue) {
       lane.queue.unshiftAll(events);
       let bytes = 0;
@@ -615,7 +745,10 @@ export class KinesisProducer {
       this.hooks.onError?.({ stream: s.name, error, failedRecords, throttled });
       const level = this.consecutiveCallFailures >= 3 ? 'error' : 'warn';
       this.logger?.[level]({ stream: s.name, failedRecords, throttled, attempt: s.attempt, error }, 'kinesis PutRecords failed');
-      if (callError !== undefined && errorName(callError) === 'ResourceNotFoundException' && this.opts.createStreams) this.createStream(s);
+      if (callError !== undefined && errorName(callError) === 'ResourceNotFoundException') {
+        this.invalidateShardMap(s);
+        if (this.opts.createStreams) this.createStream(s);
+      }
       if (this.pendingEvents > this.opts.maxBufferedEvents || this.pendingBytes > this.opts.maxBufferedBytes) this.enforceBound();
     } else {
       s.attempt = 0;
@@ -635,6 +768,9 @@ export class KinesisProducer {
       })
       .finally(() => {
         s.creating = undefined;
+        // A new stream has new shards; allow the listing at once (a failed creation lists nothing new).
+        this.invalidateShardMap(s);
+        s.mapAttemptAt = -Infinity;
       });
   }
 

@@ -45,6 +45,16 @@ describe('KPL aggregation round trip', () => {
     expect(a.build()?.data.length).toBe(predicted);
   });
 
+  it('gives each user record of a multi-key record its own partition key from the key table, not the outer key', () => {
+    const keys = ['BTCUSDT', 'ETHUSDT', 'BTCUSDT', 'SOLUSDT', 'ETHUSDT', 'ÉTH"€'];
+    const [rec] = aggregateRecords(keys.map((k, i) => ({ partitionKey: k, data: Buffer.from(`${k}:${i}`) })));
+    // The Kinesis record travels under its first key; readers hand that in as the outer key.
+    expect(rec.partitionKey).toBe('BTCUSDT');
+    const users = deaggregateRecord(rec.data, rec.partitionKey, '42');
+    expect(users.map((u) => u.partitionKey)).toEqual(keys);
+    expect(users.map((u) => u.data.toString())).toEqual(keys.map((k, i) => `${k}:${i}`));
+  });
+
   it('passes a plain record through unchanged', () => {
     const plain = Buffer.from('{"type":"trade"}');
     expect(deaggregateRecordData(plain)).toEqual([plain]);

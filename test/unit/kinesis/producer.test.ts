@@ -1,28 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import type { KinesisClient, PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, type KinesisClient, type ListShardsCommandOutput, type PutRecordsCommand, type PutRecordsCommandOutput, type Shard } from '@aws-sdk/client-kinesis';
 import type { MarketEvent } from '../../../src/core/events.js';
 import { KinesisProducer, type KinesisProducerOptions } from '../../../src/kinesis/producer.js';
-import { deaggregateRecordData } from '../../../src/kinesis/deaggregate.js';
+import { deaggregateRecord, deaggregateRecordData } from '../../../src/kinesis/deaggregate.js';
+import { partitionKeyHash } from '../../../src/kinesis/shard-map.js';
+import fc from 'fast-check';
 import { KinesisProducerClosedError, KinesisRecordTooLargeError, KinesisSerializationError } from '../../../src/kinesis/errors.js';
 
-type Responder = (records: Array<{ PartitionKey: string; Data: Uint8Array }>, call: number) => PutRecordsCommandOutput | Error | 'hang';
+
+type Entry = { PartitionKey: string; ExplicitHashKey?: string; Data: Uint8Array };
+type Responder = (records: Entry[], call: number) => PutRecordsCommandOutput | Error | 'hang';
 
 /**
- * An in-process stand-in for the Kinesis API (only PutRecords) so the producer's pure buffering and
- * retry decisions can be checked deterministically; the real service is covered by the integration tests.
+ * An in-process stand-in for the Kinesis API (PutRecords, and ListShards when given `shards`, else it
+ * fails like a role without that permission) so the producer's buffering, retry and packing decisions can
+ * be checked deterministically; the real service is covered by the integration tests.
  */
 class FakeKinesis {
-  calls: Array<{ stream: string; records: Array<{ PartitionKey: string; Data: Uint8Array }> }> = [];
-  accepted: Array<{ PartitionKey: string; Data: Uint8Array }> = [];
+  calls: Array<{ stream: string; records: Entry[] }> = [];
+  accepted: Entry[] = [];
+  listShardsCalls: Array<{ StreamName?: string; NextToken?: string }> = [];
+  /** Pages of the ListShards answer. */
+  shards: Shard[][] | undefined;
   constructor(private respond: Responder = okAll) {}
   setResponder(r: Responder): void {
     this.respond = r;
   }
   asClient(): KinesisClient {
-    return { send: (cmd: PutRecordsCommand, opts?: { abortSignal?: AbortSignal }) => this.send(cmd, opts) } as unknown as KinesisClient;
+    return { send: (cmd: PutRecordsCommand | ListShardsCommand, opts?: { abortSignal?: AbortSignal }) => this.send(cmd, opts) } as unknown as KinesisClient;
   }
-  private send(cmd: PutRecordsCommand, opts?: { abortSignal?: AbortSignal }): Promise<PutRecordsCommandOutput> {
-    const input = cmd.input as { StreamName: string; Records: Array<{ PartitionKey: string; Data: Uint8Array }> };
+  private send(cmd: PutRecordsCommand | ListShardsCommand, opts?: { abortSignal?: AbortSignal }): Promise<unknown> {
+    if (cmd instanceof ListShardsCommand) return this.listShards(cmd.input);
+    const input = cmd.input as { StreamName: string; Records: Entry[] };
     this.calls.push({ stream: input.StreamName, records: input.Records });
     const r = this.respond(input.Records, this.calls.length);
     if (r !== 'hang' && !(r instanceof Error)) {
@@ -37,6 +46,17 @@ class FakeKinesis {
       }
       setImmediate(() => (r instanceof Error ? reject(r) : resolve(r)));
     });
+  }
+  private listShards(input: { StreamName?: string; NextToken?: string }): Promise<ListShardsCommandOutput> {
+    this.listShardsCalls.push(input);
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        if (!this.shards) return reject(Object.assign(new Error('not authorized to perform kinesis:ListShards'), { name: 'AccessDeniedException' }));
+        const page = input.NextToken === undefined ? 0 : Number(input.NextToken);
+        const next = page + 1 < this.shards.length ? String(page + 1) : undefined;
+        resolve({ Shards: this.shards[page], ...(next !== undefined ? { NextToken: next } : {}), $metadata: {} });
+      }),
+    );
   }
   /** Every user event the fake accepted, decoded, in acceptance order. */
   events(): unknown[] {
@@ -232,6 +252,170 @@ describe('KinesisProducer (buffering and retries)', () => {
     const st = p.stats();
     expect(st.retries).toBe(5);
     expect(st.last_error).not.toBeNull();
+    await p.close();
+  });
+});
+
+const HALF = 1n << 127n;
+const SHARD_IDS = ['shardId-000000000000', 'shardId-000000000001'];
+function shardDesc(i: number): Shard {
+  const [start, end] = i === 0 ? [0n, HALF - 1n] : [HALF, (1n << 128n) - 1n];
+  return { ShardId: SHARD_IDS[i], HashKeyRange: { StartingHashKey: start.toString(), EndingHashKey: end.toString() }, SequenceNumberRange: { StartingSequenceNumber: '1' } };
+}
+/** Where Kinesis puts a record: its ExplicitHashKey when given, else the MD5 of its partition key. */
+function shardOfEntry(e: Entry): string {
+  const h = e.ExplicitHashKey !== undefined ? BigInt(e.ExplicitHashKey) : partitionKeyHash(e.PartitionKey);
+  return h < HALF ? SHARD_IDS[0] : SHARD_IDS[1];
+}
+function okSharded(records: Entry[]): PutRecordsCommandOutput {
+  return { FailedRecordCount: 0, Records: records.map((r, i) => ({ SequenceNumber: String(i), ShardId: shardOfEntry(r) })), $metadata: {} };
+}
+const KEYS = Array.from({ length: 12 }, (_, i) => `SYM${i}USDT`);
+
+/** The user records of every accepted Kinesis record, with their own keys, in acceptance order. */
+function acceptedUsers(fake: FakeKinesis): Array<{ key: string; payload: { k: string; i: number } }> {
+  return fake.accepted.flatMap((r) =>
+    deaggregateRecord(Buffer.from(r.Data), r.PartitionKey).map((u) => ({ key: u.partitionKey, payload: JSON.parse(u.data.toString()) as { k: string; i: number } })),
+  );
+}
+function expectEachKeyOnceInOrder(fake: FakeKinesis, perKey: number): void {
+  const users = acceptedUsers(fake);
+  for (const u of users) expect(u.payload.k).toBe(u.key);
+  for (const k of KEYS) expect(users.filter((u) => u.key === k).map((u) => u.payload.i)).toEqual([...Array(perKey).keys()]);
+}
+function keysOf(r: Entry): string[] {
+  return [...new Set(deaggregateRecord(Buffer.from(r.Data), r.PartitionKey).map((u) => u.partitionKey))];
+}
+
+describe('KinesisProducer (aggregation across the keys of one shard)', () => {
+  it('packs the keys of one shard into one Kinesis record per call, each user record under its own key', async () => {
+    const fake = new FakeKinesis(okSharded);
+    fake.shards = [[shardDesc(0), shardDesc(1)]];
+    const p = producer(fake, { streams: ['s'] });
+    await p.start();
+    for (let i = 0; i < 20; i++) for (const k of KEYS) p.put('s', k, { k, i });
+    expect(await p.flush(2000)).toBe(true);
+    expect(fake.listShardsCalls).toEqual([{ StreamName: 's' }]);
+    for (const c of fake.calls) expect(c.records.length).toBeLessThanOrEqual(2);
+    const shared = fake.calls.flatMap((c) => c.records).filter((r) => keysOf(r).length > 1);
+    expect(shared.length).toBeGreaterThan(0);
+    for (const r of shared) {
+      // Routed exactly where its first key goes, and every member key is predicted to that shard.
+      expect(r.ExplicitHashKey).toBe(partitionKeyHash(r.PartitionKey).toString());
+      for (const k of keysOf(r)) expect(shardOfEntry({ PartitionKey: k, Data: new Uint8Array() })).toBe(shardOfEntry(r));
+    }
+    expectEachKeyOnceInOrder(fake, 20);
+    const st = p.stats();
+    expect(st.records_sent).toBe(fake.accepted.length);
+    expect(st.events_sent).toBe(KEYS.length * 20);
+    expect(st.shard_map_errors).toBe(0);
+    await p.close();
+  });
+
+  it('reads a paginated ListShards (NextToken without StreamName)', async () => {
+    const fake = new FakeKinesis(okSharded);
+    fake.shards = [[shardDesc(0)], [shardDesc(1)]];
+    const p = producer(fake, { streams: ['s'] });
+    await p.start();
+    for (const k of KEYS) p.put('s', k, { k, i: 0 });
+    expect(await p.flush(2000)).toBe(true);
+    expect(fake.listShardsCalls).toEqual([{ StreamName: 's' }, { NextToken: '1' }]);
+    expect(fake.calls.length).toBe(1);
+    expect(new Set(fake.calls[0].records.map(shardOfEntry))).toEqual(new Set(SHARD_IDS));
+    await p.close();
+  });
+
+  it('a failed shared record sends every member key\'s events again, at the front of its lane (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(fc.boolean(), { maxLength: 2 }), { maxLength: 12 }), fc.integer({ min: 1, max: 40 }), async (failures, perKey) => {
+        // Call c fails its record r when failures[c][r] says so; later calls all succeed.
+        const fake = new FakeKinesis((records, call) => {
+          const plan = failures[call - 1] ?? [];
+          return {
+            FailedRecordCount: 0,
+            Records: records.map((r, i) => (plan[i] ? { ErrorCode: 'InternalFailure', ErrorMessage: 'boom' } : { SequenceNumber: '1', ShardId: shardOfEntry(r) })),
+            $metadata: {},
+          };
+        });
+        fake.shards = [[shardDesc(0), shardDesc(1)]];
+        const p = producer(fake, { streams: ['s'], backoff: { baseMs: 0, capMs: 0 } });
+        await p.start();
+        for (let i = 0; i < perKey; i++) for (const k of KEYS) p.put('s', k, { k, i });
+        expect(await p.flush(5000)).toBe(true);
+        for (const c of fake.calls) expect(c.records.length).toBeLessThanOrEqual(2);
+        expectEachKeyOnceInOrder(fake, perKey);
+        expect(p.stats().events_sent).toBe(KEYS.length * perKey);
+        await p.close();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('sends one record per key when ListShards fails, logging it once and counting every failure', async () => {
+    const fake = new FakeKinesis(okSharded);
+    const warnings: string[] = [];
+    const logger = { info: () => {}, error: () => {}, warn: (_o: object, msg: string) => warnings.push(msg) };
+    const p = producer(fake, { streams: ['s'], logger, shardMapMinIntervalMs: 0 });
+    await p.start();
+    for (let round = 0; round < 3; round++) {
+      for (const k of KEYS) p.put('s', k, { k, i: round });
+      expect(await p.flush(2000)).toBe(true);
+    }
+    expect(fake.listShardsCalls.length).toBeGreaterThanOrEqual(1);
+    for (const r of fake.accepted) {
+      expect(keysOf(r)).toEqual([r.PartitionKey]);
+      expect(r.ExplicitHashKey).toBeUndefined();
+    }
+    expectEachKeyOnceInOrder(fake, 3);
+    expect(p.stats().shard_map_errors).toBe(fake.listShardsCalls.length);
+    expect(warnings.filter((w) => w.includes('ListShards'))).toHaveLength(1);
+    await p.close();
+  });
+
+  it('drops the map when a record lands on another shard than predicted, and lists the shards again only after the interval', async () => {
+    // As after a reshard the producer has not seen: everything lands on a shard the map does not know.
+    const moved = (records: Entry[]): PutRecordsCommandOutput => ({
+      FailedRecordCount: 0,
+      Records: records.map((_, i) => ({ SequenceNumber: String(i), ShardId: 'shardId-000000000007' })),
+      $metadata: {},
+    });
+    const fake = new FakeKinesis(moved);
+    fake.shards = [[shardDesc(0), shardDesc(1)]];
+    const p = producer(fake, { streams: ['s'], shardMapMinIntervalMs: 3_600_000 });
+    await p.start();
+    for (const k of KEYS) p.put('s', k, { k, i: 0 });
+    expect(await p.flush(2000)).toBe(true);
+    expect(fake.calls.length).toBe(1);
+    expect(fake.calls[0].records.length).toBe(2);
+    for (const k of KEYS) p.put('s', k, { k, i: 1 });
+    expect(await p.flush(2000)).toBe(true);
+    // Map dropped: one record per key, and no second ListShards inside the interval.
+    expect(fake.calls[1].records.map((r) => r.PartitionKey).sort()).toEqual([...KEYS].sort());
+    expect(fake.listShardsCalls.length).toBe(1);
+    expectEachKeyOnceInOrder(fake, 2);
+    await p.close();
+
+    const fake2 = new FakeKinesis(moved);
+    fake2.shards = [[shardDesc(0), shardDesc(1)]];
+    const p2 = producer(fake2, { streams: ['s'], shardMapMinIntervalMs: 0 });
+    await p2.start();
+    for (const k of KEYS) p2.put('s', k, { k, i: 0 });
+    expect(await p2.flush(2000)).toBe(true);
+    for (const k of KEYS) p2.put('s', k, { k, i: 1 });
+    expect(await p2.flush(2000)).toBe(true);
+    expect(fake2.listShardsCalls.length).toBeGreaterThanOrEqual(2);
+    await p2.close();
+  });
+
+  it('keeps one record per key when aggregateAcrossKeys is off, without listing shards', async () => {
+    const fake = new FakeKinesis(okSharded);
+    fake.shards = [[shardDesc(0), shardDesc(1)]];
+    const p = producer(fake, { streams: ['s'], aggregateAcrossKeys: false });
+    await p.start();
+    for (const k of KEYS) p.put('s', k, { k, i: 0 });
+    expect(await p.flush(2000)).toBe(true);
+    expect(fake.listShardsCalls).toEqual([]);
+    expect(fake.calls[0].records.length).toBe(KEYS.length);
     await p.close();
   });
 });
