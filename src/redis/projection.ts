@@ -1,24 +1,23 @@
 /**
  * ProjectionWriter: writes one consumer batch of derived state (order book top levels, 1 s / 5 s trade
- * stats, features, per-minute trade stats) to Redis in ONE pipelined MULTI/EXEC — one round trip, and
- * readers never see half a batch. The order-book write is a Lua script inside the MULTI (OB_WRITE_LUA) that
- * skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its last_update_id backwards, decided inside
- * Redis (a prior GET would race with the re-anchor).
+ * stats, features, per-minute trade stats) to Redis in one round trip, and readers never see half a batch:
+ * one Lua script call per symbol (SYMBOL_WRITE_LUA, atomic on its own), in one MULTI/EXEC when the batch has
+ * several symbols. The script skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its
+ * last_update_id backwards, decided inside Redis (a prior GET would race with the re-anchor).
  *
  * Fencing (several aggregators, shard leases): with `fencing`, every part of a symbol's write carries the
  * epoch of the lease its records came under and is refused inside Redis when `fence:{SYM}` is higher (see
  * scripts.ts); a symbol with no epoch here (its shard is not held) is not sent at all. Either way the
  * symbol is reported in `fenced`, and its caller should drop it.
  *
- * Redis Cluster: a MULTI must stay in one slot, so there is one MULTI per symbol (all of a symbol's keys share
- * its hash tag), sent concurrently.
+ * Redis Cluster: a MULTI must stay in one slot, so each symbol's call is sent on its own (all of a symbol's
+ * keys share its hash tag), concurrently.
  */
-import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './connect.js';
 import { encodeMinuteValue, flattenHash, RedisPayloadError, type MinuteStat } from './codec.js';
 import { RedisCommandError, RedisUnavailableError, toRedisError, type LoggerLike, silentLogger } from './errors.js';
 import { symbolKeys, TTL_SECONDS } from './keys.js';
-import { scriptedMulti, withScripts, type BtcpipeChainScripts, type BtcpipeScripts } from './scripts.js';
+import { scriptedMulti, withScripts, type BtcpipeScripts } from './scripts.js';
 
 /** Pure data built by the core for one symbol of one batch. */
 export interface SymbolProjection {
@@ -81,8 +80,6 @@ export class ProjectionWriteError extends Error {
     super(message, options);
   }
 }
-
-type Multi = ChainableCommander & BtcpipeChainScripts;
 
 export class ProjectionWriter {
   private readonly redis: RedisClient & BtcpipeScripts;
@@ -170,54 +167,83 @@ export class ProjectionWriter {
     return { obWritten, obOutcome, fenced, latencyMs };
   }
 
-  /** One MULTI for the group; returns [symbol, outcome] for each ob part, in order. */
+  /**
+   * One SYMBOL_WRITE_LUA call per symbol (inside one MULTI when the group has several); returns [symbol,
+   * outcome] for each ob part, in order.
+   */
   private async execGroup(group: readonly SymbolProjection[]): Promise<[string, ObWriteOutcome][]> {
-    const multi = scriptedMulti(this.redis);
-    const obIndex: [string, number][] = [];
+    const calls: { symbol: string; hasOb: boolean; args: (string | number)[] }[] = [];
     const refused: [string, ObWriteOutcome][] = [];
-    let n = 0;
     for (const p of group) {
-      const k = symbolKeys(p.symbol, { cluster: this.cluster });
       const epoch = this.epochArg(p.symbol);
       if (epoch === null) {
         refused.push([p.symbol, 'fenced']);
         continue;
       }
-      if (p.ob) {
-        const set = flattenHash(p.ob.set, `${p.symbol}.ob.set`);
-        for (const f of p.ob.del) {
-          if (typeof f !== 'string') throw new RedisPayloadError(`${p.symbol}.ob.del: field names must be strings`);
-        }
-        multi.btcpipeObWrite(k.flag, k.ob, k.fence, epoch, obWriteId(p.symbol, p.ob.set.last_update_id), set.length, ...set, ...p.ob.del);
-        obIndex.push([p.symbol, n++]);
-      }
-      const fence = epoch === '' ? undefined : { key: k.fence, epoch };
-      n += replaceHash(multi, k.tr1s, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`, fence);
-      n += replaceHash(multi, k.tr5s, p.tr5s, TTL_SECONDS.tr, `${p.symbol}.tr5s`, fence);
-      n += replaceHash(multi, k.feat, p.feat, TTL_SECONDS.feat, `${p.symbol}.feat`, fence);
-      if (p.minutes && p.minutes.length > 0) {
-        const args: string[] = [];
-        let newest = 0;
-        for (const m of p.minutes) {
-          args.push(String(m.minuteStartMs), encodeMinuteValue(m));
-          newest = Math.max(newest, m.minuteStartMs);
-        }
-        const maxFields = Math.ceil(this.retentionMs / 60_000) + 5;
-        multi.btcpipeMinutesWrite(k.minutes, k.fence, epoch, TTL_SECONDS.minutes, newest - this.retentionMs, maxFields, ...args);
-        n++;
-      }
+      const args = this.symbolArgs(p, epoch);
+      if (args) calls.push({ symbol: p.symbol, hasOb: p.ob !== undefined, args });
     }
-    if (n === 0) return refused;
-    const replies = await multi.exec();
-    if (!replies) throw new ProjectionWriteError('projection write: transaction aborted', true);
-    const failed = replies.find(([e]) => e);
-    if (failed?.[0]) {
-      const re = toRedisError(failed[0], 'projection write');
-      throw new ProjectionWriteError(re.message, re instanceof RedisUnavailableError || !(re instanceof RedisCommandError), {
-        cause: re,
-      });
+    if (calls.length === 0) return refused;
+    let outcomes: unknown[];
+    if (calls.length === 1) {
+      // A script runs atomically on its own: no MULTI round of commands around a single call.
+      outcomes = [await this.redis.btcpipeSymbolWrite(...calls[0].args)];
+    } else {
+      const multi = scriptedMulti(this.redis);
+      for (const c of calls) multi.btcpipeSymbolWrite(...c.args);
+      const replies = await multi.exec();
+      if (!replies) throw new ProjectionWriteError('projection write: transaction aborted', true);
+      const failed = replies.find(([e]) => e);
+      if (failed?.[0]) {
+        const re = toRedisError(failed[0], 'projection write');
+        throw new ProjectionWriteError(re.message, re instanceof RedisUnavailableError || !(re instanceof RedisCommandError), {
+          cause: re,
+        });
+      }
+      outcomes = replies.map(([, r]) => r);
     }
-    return [...refused, ...obIndex.map(([symbol, i]): [string, ObWriteOutcome] => [symbol, OB_OUTCOMES[Number(replies[i][1])] ?? 'written'])];
+    const out = refused;
+    for (let i = 0; i < calls.length; i++) {
+      if (calls[i].hasOb) out.push([calls[i].symbol, OB_OUTCOMES[Number(outcomes[i])] ?? 'written']);
+    }
+    return out;
+  }
+
+  /** SYMBOL_WRITE_LUA's keys and arguments for one symbol (see scripts.ts); undefined when it has nothing to write. */
+  private symbolArgs(p: SymbolProjection, epoch: string): (string | number)[] | undefined {
+    const k = symbolKeys(p.symbol, { cluster: this.cluster });
+    const args: (string | number)[] = [k.flag, k.ob, k.fence, k.tr1s, k.tr5s, k.feat, k.minutes, epoch];
+    let parts = 0;
+    if (p.ob) {
+      const writeId = obWriteId(p.symbol, p.ob.set.last_update_id);
+      const del = p.ob.del;
+      for (const f of del) {
+        if (typeof f !== 'string') throw new RedisPayloadError(`${p.symbol}.ob.del: field names must be strings`);
+      }
+      const at = args.length;
+      args.push(0, writeId, 0);
+      const nset = pushHash(args, p.ob.set, `${p.symbol}.ob.set`);
+      for (const f of del) args.push(f);
+      args[at] = 2 + nset + del.length;
+      args[at + 2] = nset;
+      parts++;
+    } else args.push(0);
+    parts += hashPart(args, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`);
+    parts += hashPart(args, p.tr5s, TTL_SECONDS.tr, `${p.symbol}.tr5s`);
+    parts += hashPart(args, p.feat, TTL_SECONDS.feat, `${p.symbol}.feat`);
+    if (p.minutes && p.minutes.length > 0) {
+      const at = args.length;
+      args.push(0, TTL_SECONDS.minutes, 0, Math.ceil(this.retentionMs / 60_000) + 5);
+      let newest = 0;
+      for (const m of p.minutes) {
+        args.push(String(m.minuteStartMs), encodeMinuteValue(m));
+        newest = Math.max(newest, m.minuteStartMs);
+      }
+      args[at] = args.length - at - 1;
+      args[at + 2] = newest - this.retentionMs;
+      parts++;
+    } else args.push(0);
+    return parts > 0 ? args : undefined;
   }
 
   /** The epoch argument of a symbol's scripts: '' unfenced; null = fenced and not held here (send nothing). */
@@ -241,27 +267,30 @@ function obWriteId(symbol: string, id: string | undefined): string {
 }
 
 /**
- * DEL + HSET + EXPIRE inside the MULTI: readers see the old hash or the new one, never an empty one and
- * never a stale field left over from an earlier window. Behind a fence the three are one script that checks
- * it first. Returns the number of queued commands.
+ * A hash part of SYMBOL_WRITE_LUA (count, ttl, f1, v1, …), replaced whole: readers see the old hash or the
+ * new one, never an empty one and never a stale field left over from an earlier window. An empty hash is
+ * sent as absent (it would delete the key; the previous one is kept instead). Returns 1 when sent.
  */
-function replaceHash(
-  multi: Multi,
-  key: string,
-  hash: Record<string, string> | undefined,
-  ttl: number,
-  what: string,
-  fence?: { key: string; epoch: string },
-): number {
-  if (!hash) return 0;
-  const flat = flattenHash(hash, what);
-  if (flat.length === 0) return 0; // an empty hash would delete the key; keep the previous one instead
-  if (fence) {
-    multi.btcpipeFencedHash(key, fence.key, fence.epoch, ttl, ...flat);
-    return 1;
+function hashPart(args: (string | number)[], hash: Record<string, string> | undefined, ttl: number, what: string): number {
+  if (!hash) {
+    args.push(0);
+    return 0;
   }
-  multi.del(key);
-  multi.hset(key, ...flat);
-  multi.expire(key, ttl);
-  return 3;
+  const at = args.length;
+  args.push(0, ttl);
+  const n = pushHash(args, hash, what);
+  if (n === 0) {
+    args.length = at;
+    args.push(0);
+    return 0;
+  }
+  args[at] = n + 1;
+  return 1;
+}
+
+/** Append [f1, v1, …] of a hash (flattenHash's checks); returns the number of arguments added. */
+function pushHash(args: (string | number)[], hash: Record<string, string>, what: string): number {
+  const flat = flattenHash(hash, what);
+  for (let i = 0; i < flat.length; i++) args.push(flat[i]);
+  return flat.length;
 }

@@ -111,6 +111,77 @@ return 1
 `;
 
 /**
+ * Everything one projection write does for one symbol, as ONE command: the aggregator sends a batch several
+ * times a second, and the client and server cost is per command (the MULTI of ob script + DEL/HSET/EXPIRE per
+ * hash + minutes script it replaces was a dozen). Same effects, in the same order, as OB_WRITE_LUA then
+ * FENCED_HASH_LUA (or DEL + HSET + EXPIRE) for tr 1 s, tr 5 s and feat, then MINUTES_WRITE_LUA; the fence is
+ * checked once (every part carries the same epoch). A script runs atomically, so readers still see all of
+ * it or none of it.
+ *
+ * KEYS: flag, ob, fence, tr1s, tr5s, feat, minutes.
+ * ARGV: epoch ('' = unfenced), then the parts, each led by its argument count (0 = part absent):
+ *   ob:      n, writeId, nSetArgs, f1, v1, …, then fields to delete   (n counts writeId and nSetArgs too)
+ *   tr1s, tr5s, feat (each): n, ttlSeconds, f1, v1, …                  (n counts ttlSeconds too)
+ *   minutes: n, ttlSeconds, cutoffMs, maxFields, m1, v1, …             (n counts the three numbers too)
+ * Returns the ob outcome as OB_WRITE_LUA (0 reanchor, 1 written, 2 older, 3 no_book, 4 fenced; 1 without an
+ * ob part). Fenced: nothing at all is written.
+ */
+export const SYMBOL_WRITE_LUA = `${CHUNK}${FENCE}
+if fenced(KEYS[3], ARGV[1]) then return 4 end
+local a = 2
+local outcome = 1
+local n = tonumber(ARGV[a])
+if n > 0 then
+  local function mark_resyncing()
+    if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'resyncing') end
+  end
+  local writeId = ARGV[a + 1]
+  local nset = tonumber(ARGV[a + 2])
+  local first = a + 3
+  local last = a + n
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    mark_resyncing()
+    outcome = 0
+  else
+    local stored = tonumber(redis.call('HGET', KEYS[2], 'last_update_id') or '')
+    if stored ~= nil and writeId == '' then
+      mark_resyncing()
+      outcome = 3
+    elseif stored ~= nil and tonumber(writeId) < stored then
+      mark_resyncing()
+      outcome = 2
+    else
+      if last > first + nset - 1 then hdel_range(KEYS[2], first + nset, last) end
+      if nset > 0 then hset_range(KEYS[2], first, first + nset - 1) end
+    end
+  end
+end
+a = a + n + 1
+for k = 4, 6 do
+  n = tonumber(ARGV[a])
+  if n > 0 then
+    redis.call('DEL', KEYS[k])
+    if n > 1 then hset_range(KEYS[k], a + 2, a + n) end
+    redis.call('EXPIRE', KEYS[k], ARGV[a + 1])
+  end
+  a = a + n + 1
+end
+n = tonumber(ARGV[a])
+if n > 0 then
+  if n > 3 then hset_range(KEYS[7], a + 4, a + n) end
+  if redis.call('HLEN', KEYS[7]) > tonumber(ARGV[a + 3]) then
+    local cutoff = tonumber(ARGV[a + 2])
+    for _, f in ipairs(redis.call('HKEYS', KEYS[7])) do
+      local m = tonumber(f)
+      if m == nil or m < cutoff then redis.call('HDEL', KEYS[7], f) end
+    end
+  end
+  redis.call('EXPIRE', KEYS[7], ARGV[a + 1])
+end
+return outcome
+`;
+
+/**
  * Write the staging state of a re-anchor, only while the flag is still ours (so a write that reaches a
  * stalled server late cannot resurrect staging keys after the cleanup released the flag).
  * KEYS: flag, staging hash 1..n, snapshot key. ARGV: owner, ttlSeconds, snapshotJson, then for each hash
@@ -219,6 +290,7 @@ export interface BtcpipeScripts {
   btcpipeObWrite: ScriptCall<number>;
   btcpipeMinutesWrite: ScriptCall<number>;
   btcpipeFencedHash: ScriptCall<number>;
+  btcpipeSymbolWrite: ScriptCall<number>;
   btcpipeStagingWrite: ScriptCall<number>;
   btcpipeSwap: ScriptCall<string>;
   btcpipeCleanup: ScriptCall<string>;
@@ -231,6 +303,7 @@ export interface BtcpipeChainScripts {
   btcpipeObWrite: ChainCall;
   btcpipeMinutesWrite: ChainCall;
   btcpipeFencedHash: ChainCall;
+  btcpipeSymbolWrite: ChainCall;
 }
 
 const registered = new WeakSet<object>();
@@ -241,6 +314,7 @@ export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
     redis.defineCommand('btcpipeObWrite', { numberOfKeys: 3, lua: OB_WRITE_LUA });
     redis.defineCommand('btcpipeMinutesWrite', { numberOfKeys: 2, lua: MINUTES_WRITE_LUA });
     redis.defineCommand('btcpipeFencedHash', { numberOfKeys: 2, lua: FENCED_HASH_LUA });
+    redis.defineCommand('btcpipeSymbolWrite', { numberOfKeys: 7, lua: SYMBOL_WRITE_LUA });
     // Variable key counts: the caller passes numkeys first.
     redis.defineCommand('btcpipeStagingWrite', { lua: STAGING_WRITE_LUA });
     redis.defineCommand('btcpipeSwap', { lua: SWAP_LUA });

@@ -30,6 +30,7 @@ import { AggregatorPipeline, type PipelineHooks } from './aggregate-pipeline.js'
 import { createAggregatorMetrics } from './aggregate-metrics.js';
 import { lastReanchorDoneId, ReanchorDoneListener } from './aggregate-reanchor.js';
 import { MergedStreamsIntake } from './aggregate-merge.js';
+import { batchLogger } from './aggregate-log.js';
 import { PredictionServer } from './aggregate-predict.js';
 import { loadModelFile } from '../model/model-file.js';
 
@@ -161,7 +162,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
   const handle = async (stream: string, batch: ConsumedRecord[], millisBehindLatest: number, shardId?: string, leaseEpoch?: number): Promise<void> => {
     const pl = pipeline as AggregatorPipeline;
     if (leaseEpoch !== undefined && shardId !== undefined) noteLeasedBatch(shardId, leaseEpoch, batch);
-    const log = logger.child({ cid: correlationId(), stream });
+    const log = batchLogger(logger, stream);
     const records = batch.map((r) => ({ data: r.data, stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber }));
     let invalid: number;
     if (intake) {
@@ -176,7 +177,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       deps.onBatchWritten({ stream, arrivalMs: batch.map((r) => r.arrivalMs), receivedMs: batch[0].receivedMs, writtenAtMs: Date.now() });
     }
     metrics.recordsProcessed.inc({ stream }, batch.length);
-    log.debug({ records: batch.length }, 'batch applied');
+    if (logger.isLevelEnabled('debug')) log.debug({ records: batch.length }, 'batch applied');
   };
 
   const tick = (): void => {

@@ -48,6 +48,47 @@ describe('ProjectionWriter', () => {
     expect(w.stats().lastLatencyMs).toBeGreaterThan(0);
   });
 
+  it('sends one command per symbol: one atomic script call, in a MULTI only when the batch has several symbols', async () => {
+    const own = await connect(inject('redisUrl'));
+    try {
+      const sent: string[] = [];
+      const send = own.sendCommand.bind(own);
+      own.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+        sent.push(cmd.name);
+        return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+      }) as typeof own.sendCommand;
+      const w = new ProjectionWriter(own);
+      const full = (symbol: string) => ({
+        symbol,
+        ob: { set: { best_bid: '1.5', last_update_id: '7' }, del: ['ask1_p'] },
+        tr1s: { count: '1' },
+        tr5s: { count: '2' },
+        feat: { mid_price: '1.6' },
+        minutes: [{ minuteStartMs: 1_700_000_040_000, count: 2, volume: '0.5' }],
+      });
+      const [a, b] = [uniqueSymbol(), uniqueSymbol()];
+      await w.write([full(a)]); // loads the script on this connection
+      sent.length = 0;
+      await w.write([full(a)]);
+      expect(sent).toEqual(['evalsha']);
+      sent.length = 0;
+      await w.write([full(a), full(b)]);
+      expect(sent).toEqual(['multi', 'evalsha', 'evalsha', 'exec']);
+      for (const s of [a, b]) {
+        const k = symbolKeys(s);
+        expect(await redis.hgetall(k.ob)).toEqual({ best_bid: '1.5', last_update_id: '7' });
+        expect(await redis.hgetall(k.tr1s)).toEqual({ count: '1' });
+        expect(await redis.hgetall(k.tr5s)).toEqual({ count: '2' });
+        expect(await redis.hgetall(k.feat)).toEqual({ mid_price: '1.6' });
+        expect(await redis.hgetall(k.minutes)).toEqual({ '1700000040000': '2|0.5' });
+        expect(await redis.ttl(k.feat)).toBeGreaterThan(0);
+        expect(await redis.ttl(k.minutes)).toBeGreaterThan(0);
+      }
+    } finally {
+      await own.quit();
+    }
+  });
+
   it('removes stale level fields and replaces window hashes whole', async () => {
     const s = uniqueSymbol();
     const k = symbolKeys(s);
