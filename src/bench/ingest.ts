@@ -10,7 +10,7 @@
  *     frame handler before the put, so frame-received → put is the decode time (< 1 µs, section "decode").
  */
 import { performance } from 'node:perf_hooks';
-import type { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutRecordCommand, type KinesisClient, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { encodeBestBidAskFrame, encodeDepthDiffFrame, encodeTradesFrame } from '../binance/sbe-encode.js';
 import { startEmbeddedKinesis } from '../kinesis/embedded.js';
 import { MarketEventEncoder } from '../kinesis/event-json.js';
@@ -79,11 +79,15 @@ export interface IngestBenchResult {
 
 const STREAMS = { trade: 'bench-ingest-trade', bestbidask: 'bench-ingest-bestbidask', depth: 'bench-ingest-depth' };
 
-/** A Kinesis client that accepts every PutRecords at once (measures our CPU, not a network); counts the bytes. */
+/** A Kinesis client that accepts every PutRecords / PutRecord at once (measures our CPU, not a network); counts the bytes. */
 function instantKinesis(): { client: KinesisClient; bytes: () => number } {
   let seq = 0;
   let bytes = 0;
-  const send = async (cmd: PutRecordsCommand): Promise<unknown> => {
+  const send = async (cmd: PutRecordsCommand | PutRecordCommand): Promise<unknown> => {
+    if (cmd instanceof PutRecordCommand) {
+      bytes += cmd.input.Data?.length ?? 0;
+      return { SequenceNumber: String(++seq), ShardId: 'shardId-000000000000' };
+    }
     const records = cmd.input.Records ?? [];
     for (const r of records) bytes += r.Data?.length ?? 0;
     return { FailedRecordCount: 0, Records: records.map(() => ({ SequenceNumber: String(++seq), ShardId: 'shardId-000000000000' })) };

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { fullJitterBackoff, sleep, type BackoffPolicy } from './backoff.js';
 import { InMemoryCheckpointStore, type CheckpointStore } from './checkpoints.js';
-import { describeError, errorName } from './errors.js';
+import { KINESIS_THROTTLE_ERRORS, describeError, errorName } from './errors.js';
 import { deaggregateRecord } from './kpl.js';
 import type { KinesisLogger } from './logger.js';
 import type { ShardLeaseGate } from './lease-coordinator.js';
@@ -109,7 +109,6 @@ interface ShardState {
   lease?: { epoch: number; checkpoint: string; start: string };
 }
 
-const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'LimitExceededException', 'ThrottlingException', 'KMSThrottlingException']);
 
 type PollResult = { ok: true; res: GetRecordsCommandOutput } | { ok: false; err: unknown };
 
@@ -456,7 +455,7 @@ export class KinesisStreamConsumer {
           if (name === 'ResourceNotFoundException') void this.discover();
           await sleep(fullJitterBackoff(attempt++, this.o.backoff.baseMs, this.o.backoff.capMs, this.random), this.abort.signal);
           // Not a throttle: the iterator itself may be unusable (stream deleted/re-created): get a new one.
-          if (!THROTTLE_ERRORS.has(name) && this.running) {
+          if (!KINESIS_THROTTLE_ERRORS.has(name) && this.running) {
             start = s.lastSequence !== undefined ? { type: 'AFTER_SEQUENCE_NUMBER', seq: s.lastSequence } : start;
             iterator = await this.acquireIterator(id, start);
           }

@@ -54,3 +54,11 @@ export class KinesisSerializationError extends Error {
     super(`record for stream ${stream} is not JSON-serializable`, options);
   }
 }
+
+/** Kinesis errors that mean "slow down" (retry after backoff), whether per record or for the whole call. */
+export const KINESIS_THROTTLE_ERRORS: ReadonlySet<string> = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'KMSThrottlingException',
+]);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { ListShardsCommand, PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, type Shard } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, type KinesisClient, type PutRecordsRequestEntry, type Shard } from '@aws-sdk/client-kinesis';
 import type { MarketEvent } from '../core/events.js';
 import { fullJitterBackoff, type BackoffPolicy } from './backoff.js';
 import { KINESIS_LIMITS, maxEventBytes, planPutRecords, type LaneView } from './batching.js';
@@ -10,6 +10,7 @@ import {
   KinesisProducerClosedError,
   KinesisRecordTooLargeError,
   KinesisSerializationError,
+  KINESIS_THROTTLE_ERRORS,
   describeError,
   errorName,
 } from './errors.js';
@@ -18,6 +19,7 @@ import { KplAggregator } from './kpl.js';
 import { compressRecord, type RecordCompression } from './record-compression.js';
 import type { KinesisLogger } from './logger.js';
 import { partitionKeyHash, shardMapOf, type ShardMap } from './shard-map.js';
+import { putRecordsCall } from './put-call.js';
 
 export type { KinesisLogger } from './logger.js';
 
@@ -164,7 +166,6 @@ interface CallOutcome {
 }
 
 const WINDOW = 100;
-const THROTTLE_ERRORS = new Set(['ProvisionedThroughputExceededException', 'LimitExceededException', 'ThrottlingException', 'KMSThrottlingException']);
 /** Call-level errors that will fail identically on retry: the batch is dropped and counted. */
 const FATAL_CALL_ERRORS = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
 const PK_MAX = KINESIS_LIMITS.maxPartitionKeyLength;
@@ -645,8 +646,7 @@ export class KinesisProducer {
     let throttled = false;
     let failedRecords = 0;
     try {
-      const res = await this.client.send(new PutRecordsCommand({ StreamName: s.name, Records: entries }), { abortSignal: call.signal });
-      const results = res.Records ?? [];
+      const results = await putRecordsCall(this.client, s.name, entries, call.signal);
       for (let i = 0; i < groups.length; i++) {
         const r = results[i];
         if (r !== undefined && !r.ErrorCode) {
@@ -656,7 +656,7 @@ export class KinesisProducer {
         }
         failed[i] = true;
         failedRecords++;
-        if (r?.ErrorCode && THROTTLE_ERRORS.has(r.ErrorCode)) throttled = true;
+        if (r?.ErrorCode && KINESIS_THROTTLE_ERRORS.has(r.ErrorCode)) throttled = true;
         if (failedRecords === 1) {
           this.lastError = r ? `${r.ErrorCode}: ${r.ErrorMessage ?? ''}`.slice(0, 200) : 'PutRecords returned fewer results than records';
         }
@@ -665,7 +665,7 @@ export class KinesisProducer {
       callError = err;
       failed.fill(true);
       failedRecords = groups.length;
-      throttled = THROTTLE_ERRORS.has(errorName(err));
+      throttled = KINESIS_THROTTLE_ERRORS.has(errorName(err));
       this.lastError = describeError(err);
     } finally {
       clearTimeout(timer);

@@ -1,6 +1,8 @@
 import {
   ListShardsCommand,
+  PutRecordCommand,
   PutRecordsCommand,
+  type PutRecordCommandOutput,
   type KinesisClient,
   type PutRecordsCommandOutput,
   type PutRecordsRequestEntry,
@@ -21,12 +23,17 @@ interface SeenCall {
   result: PutRecordsCommandOutput;
 }
 
-/** The real client, recording each PutRecords request with its response. */
+/** The real client, recording each PutRecords (or single-record PutRecord) request with its response. */
 function recordingClient(real: KinesisClient, calls: SeenCall[]): KinesisClient {
   return {
     send: async (cmd: unknown, opts?: unknown) => {
       const res: unknown = await (real.send as (c: unknown, o?: unknown) => Promise<unknown>)(cmd, opts);
       if (cmd instanceof PutRecordsCommand) calls.push({ records: cmd.input.Records ?? [], result: res as PutRecordsCommandOutput });
+      if (cmd instanceof PutRecordCommand) {
+        const { StreamName: _stream, ...entry } = cmd.input;
+        const one = res as PutRecordCommandOutput;
+        calls.push({ records: [entry], result: { Records: [{ ShardId: one.ShardId, SequenceNumber: one.SequenceNumber }], $metadata: one.$metadata } });
+      }
       return res;
     },
   } as unknown as KinesisClient;

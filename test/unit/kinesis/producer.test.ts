@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ListShardsCommand, type KinesisClient, type ListShardsCommandOutput, type PutRecordsCommand, type PutRecordsCommandOutput, type Shard } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, PutRecordCommand, type KinesisClient, type ListShardsCommandOutput, type PutRecordsCommand, type PutRecordsCommandOutput, type Shard } from '@aws-sdk/client-kinesis';
 import type { MarketEvent } from '../../../src/core/events.js';
 import { KinesisProducer, type KinesisProducerOptions } from '../../../src/kinesis/producer.js';
 import { deaggregateRecord, deaggregateRecordData } from '../../../src/kinesis/deaggregate.js';
@@ -18,6 +18,8 @@ type Responder = (records: Entry[], call: number) => PutRecordsCommandOutput | E
  */
 class FakeKinesis {
   calls: Array<{ stream: string; records: Entry[] }> = [];
+  /** Of `calls`, those that came as PutRecord. */
+  putRecordCalls = 0;
   accepted: Entry[] = [];
   listShardsCalls: Array<{ StreamName?: string; NextToken?: string }> = [];
   /** Pages of the ListShards answer. */
@@ -27,10 +29,11 @@ class FakeKinesis {
     this.respond = r;
   }
   asClient(): KinesisClient {
-    return { send: (cmd: PutRecordsCommand | ListShardsCommand, opts?: { abortSignal?: AbortSignal }) => this.send(cmd, opts) } as unknown as KinesisClient;
+    return { send: (cmd: PutRecordsCommand | PutRecordCommand | ListShardsCommand, opts?: { abortSignal?: AbortSignal }) => this.send(cmd, opts) } as unknown as KinesisClient;
   }
-  private send(cmd: PutRecordsCommand | ListShardsCommand, opts?: { abortSignal?: AbortSignal }): Promise<unknown> {
+  private send(cmd: PutRecordsCommand | PutRecordCommand | ListShardsCommand, opts?: { abortSignal?: AbortSignal }): Promise<unknown> {
     if (cmd instanceof ListShardsCommand) return this.listShards(cmd.input);
+    if (cmd instanceof PutRecordCommand) return this.putOne(cmd.input as Entry & { StreamName: string }, opts);
     const input = cmd.input as { StreamName: string; Records: Entry[] };
     this.calls.push({ stream: input.StreamName, records: input.Records });
     const r = this.respond(input.Records, this.calls.length);
@@ -46,6 +49,15 @@ class FakeKinesis {
       }
       setImmediate(() => (r instanceof Error ? reject(r) : resolve(r)));
     });
+  }
+  /** PutRecord (what the producer sends for a call of one record) answered by the same responder. */
+  private async putOne(input: Entry & { StreamName: string }, opts?: { abortSignal?: AbortSignal }): Promise<unknown> {
+    this.putRecordCalls++;
+    const { StreamName, ...entry } = input;
+    const res = (await this.send({ input: { StreamName, Records: [entry] } } as unknown as PutRecordsCommand, opts)) as PutRecordsCommandOutput;
+    const r = res.Records?.[0];
+    if (r?.ErrorCode) throw Object.assign(new Error(r.ErrorMessage ?? r.ErrorCode), { name: r.ErrorCode });
+    return { ShardId: r?.ShardId, SequenceNumber: r?.SequenceNumber, $metadata: {} };
   }
   private listShards(input: { StreamName?: string; NextToken?: string }): Promise<ListShardsCommandOutput> {
     this.listShardsCalls.push(input);
@@ -141,6 +153,26 @@ describe('KinesisProducer (buffering and retries)', () => {
     expect(st.retries).toBe(10);
     expect(st.failed_records).toBe(1);
     expect(st.events_sent).toBe(20);
+    await p.close();
+  });
+
+  it('sends a call of one record as PutRecord and retries it when throttled, as a record of PutRecords', async () => {
+    let throttles = 3;
+    const fake = new FakeKinesis((records) =>
+      throttles-- > 0
+        ? { FailedRecordCount: 1, Records: records.map(() => ({ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'slow down' })), $metadata: {} }
+        : okAll(records),
+    );
+    const p = producer(fake);
+    for (let i = 0; i < 20; i++) p.put('s', 'K', { i });
+    expect(await p.flush(5000)).toBe(true);
+    expect(fake.putRecordCalls).toBe(fake.calls.length);
+    expect(fake.calls.length).toBeGreaterThanOrEqual(4);
+    expect((fake.events() as Array<{ i: number }>).map((e) => e.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const st = p.stats();
+    expect(st.throttled).toBe(3);
+    // Throttling is the records' failure, not the call's: the producer never reports Kinesis down for it.
+    expect(st.status).not.toBe('down');
     await p.close();
   });
 
