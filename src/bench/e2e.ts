@@ -99,6 +99,22 @@ const TEN_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'DOGEUSDT', 'SOLUSDT', 'XRPUSDT', 'AD
  */
 const SIM_RATE_OVERRIDE = process.env.BTCPIPE_E2E_SIM_RATE === undefined ? undefined : Number(process.env.BTCPIPE_E2E_SIM_RATE);
 const simRateFor = (symbols: number): number => SIM_RATE_OVERRIDE ?? (symbols === 1 ? 16_100 : 10_100);
+/**
+ * BTCPIPE_E2E_KINESIS: JSON merged over the run's `aws.kinesis` (consumer_config merged key by key), to try
+ * other settings on the same load, e.g. '{"flush_interval_seconds":0.01,"consumer_config":{"poll_interval_ms":20}}'.
+ */
+function kinesisOverrides(): Record<string, unknown> {
+  const raw = process.env.BTCPIPE_E2E_KINESIS;
+  if (raw === undefined || raw.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`BTCPIPE_E2E_KINESIS is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('BTCPIPE_E2E_KINESIS must be a JSON object (keys of aws.kinesis)');
+  return v as Record<string, unknown>;
+}
 /** How often the outside reader reads every `ob:` key. */
 const SAMPLE_INTERVAL_MS = 5;
 /** Binance's depth-diff cadence. */
@@ -203,6 +219,7 @@ async function inProcessFeed(rate: number, symbols: string[], ingestConfig: (wsU
 
 async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2eRun> {
   const { symbols } = opts;
+  const overrides = kinesisOverrides();
   const seconds = opts.quick ? 5 : 15;
   const warmupMs = opts.quick ? 2000 : 3000;
   // The default layout: one stream carries every event type (one producer queue, one poller).
@@ -218,7 +235,12 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
       region: 'us-east-1',
       endpoint_url: kinesis.endpoint,
       // As config/local.yaml: gzip records (kinesis-local's cost grows with bytes), 10 ms idle poll.
-      kinesis: { streams, compression: COMPRESSION, consumer_config: { shard_iterator_type: 'LATEST', poll_interval_ms: 10, max_records_per_poll: 1000 } },
+      kinesis: {
+        streams,
+        compression: COMPRESSION,
+        ...overrides,
+        consumer_config: { shard_iterator_type: 'LATEST', poll_interval_ms: 10, max_records_per_poll: 1000, ...(overrides.consumer_config as object | undefined) },
+      },
     },
     redis: { host: '127.0.0.1', port: redisServer.port },
     health: { port: 0, host: '127.0.0.1' },
