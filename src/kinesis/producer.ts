@@ -51,7 +51,7 @@ export interface KinesisProducerOptions {
   streams?: string[];
   /** Create missing streams (local emulator); 1 shard each. */
   createStreams?: boolean;
-  /** User events per PutRecords call at most (≤ 500 without aggregation). Default 500. */
+  /** User events per PutRecords call at most (≤ 500 without aggregation; with it, 16 batches a call when a backlog waits). Default 500. */
   batchSize?: number;
   /** Longest wait before a non-full batch is sent, ms. Default 5. */
   lingerMs?: number;
@@ -166,6 +166,13 @@ interface CallOutcome {
 }
 
 const WINDOW = 100;
+/**
+ * With KPL aggregation a call may carry this many batches: its size is then bounded by bytes (1 MiB per
+ * record). One batch per call capped a key at batch_size / call latency — 500 events per 100 ms call is
+ * 5,000 events/s — so a call slowed by a busy machine left a backlog that grew for seconds. The batch size
+ * stays the step that throttling halves.
+ */
+const AGGREGATED_BATCHES_PER_CALL = 16;
 /** Call-level errors that will fail identically on retry: the batch is dropped and counted. */
 const FATAL_CALL_ERRORS = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
 const PK_MAX = KINESIS_LIMITS.maxPartitionKeyLength;
@@ -531,7 +538,7 @@ export class KinesisProducer {
       maxRecordsPerCall: KINESIS_LIMITS.maxRecordsPerCall,
       maxBytesPerCall: this.opts.maxBytesPerCall,
       maxRecordBytes: this.opts.maxRecordBytes,
-      maxEventsPerCall: s.batchSize,
+      maxEventsPerCall: this.opts.aggregate ? s.batchSize * AGGREGATED_BATCHES_PER_CALL : s.batchSize,
       aggregate: this.opts.aggregate,
     });
     if (plan.length === 0) return false;

@@ -176,6 +176,18 @@ describe('KinesisProducer (buffering and retries)', () => {
     await p.close();
   });
 
+  it('drains an aggregated backlog in calls of many batches, bounded by bytes, not in one batch per call', async () => {
+    const fake = new FakeKinesis();
+    const p = producer(fake, { batchSize: 100 });
+    // The first full batch leaves at once; the rest piles up behind it, as when calls slow down.
+    for (let i = 0; i < 1000; i++) p.put('s', 'K', { i });
+    expect(await p.flush(5000)).toBe(true);
+    expect(fake.calls.length).toBeLessThanOrEqual(3);
+    for (const c of fake.calls) expect(c.records.length).toBe(1);
+    expect((fake.events() as Array<{ i: number }>).map((e) => e.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    await p.close();
+  });
+
   it('halves the batch size on throttling and grows it back after successes', async () => {
     let throttle = true;
     const fake = new FakeKinesis((records) =>
