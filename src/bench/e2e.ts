@@ -32,6 +32,7 @@ import { AtomicReanchor } from '../redis/reanchor.js';
 import { readReanchorRequests } from '../redis/streams.js';
 import { createAggregatorService } from '../services/aggregate.js';
 import { createSbeIngestService } from '../services/ingest-sbe.js';
+import { processCpuMs } from '../chaos/launcher-watch.js';
 import { startSimulator } from '../sim/index.js';
 import { symbolKeys } from '../redis/keys.js';
 import { startOutsideSampler, type StalenessSummary } from './ob-staleness.js';
@@ -67,6 +68,9 @@ export interface E2eRun {
   latency: Summary;
   /** The headline: wall clock − ob:{SYM} ts_us, read every 5 ms by a reader in a process of its own. */
   reader: StalenessSummary & { mode: 'process' | 'in-process' };
+  /** CPU of each process over the measured interval, % of one core, and kinesis-local's calls. */
+  cpu: CpuShares;
+  kinesisCalls: { putPerSecond: number; recordsPerPut: number; getRecordsPerSecond: number };
   /** Split: ingest (frame received → Kinesis arrival) is the rest; this is Kinesis arrival → Redis written. */
   arrivalToRedis: Summary;
   /** Our own share: GetRecords returned → the projection write containing the batch returned (per record). */
@@ -122,6 +126,36 @@ const DEPTH_INTERVAL_MS = 20;
 /** As config/local.yaml. */
 const COMPRESSION = 'gzip';
 
+export interface CpuShares {
+  kinesisLocal: number;
+  /** The aggregator with this bench's own bookkeeping (and, in-process, the simulator and the ingestor). */
+  aggregator: number;
+  ingest: number | null;
+  sim: number | null;
+  redis: number;
+}
+
+/** CPU ms so far of the stack's processes (this one included). */
+function cpuNow(pids: { kinesis: number; redis: number; sim?: number; ingest?: number }): Record<keyof CpuShares, number | undefined> {
+  const self = process.cpuUsage();
+  return {
+    kinesisLocal: processCpuMs(pids.kinesis),
+    aggregator: (self.user + self.system) / 1000,
+    ingest: pids.ingest === undefined ? undefined : processCpuMs(pids.ingest),
+    sim: pids.sim === undefined ? undefined : processCpuMs(pids.sim),
+    redis: processCpuMs(pids.redis),
+  };
+}
+
+function cpuShares(a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, ms: number): CpuShares {
+  const share = (k: keyof CpuShares): number | null => {
+    const x = a[k];
+    const y = b[k];
+    return x === undefined || y === undefined ? null : Math.round(((y - x) / ms) * 1000) / 10;
+  };
+  return { kinesisLocal: share('kinesisLocal') ?? 0, aggregator: share('aggregator') ?? 0, ingest: share('ingest'), sim: share('sim'), redis: share('redis') ?? 0 };
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -138,6 +172,8 @@ interface Feed {
   sent(): Promise<number>;
   /** The ingestor's /stats. */
   ingestStats(): Promise<IngestStats>;
+  /** The simulator's and the ingestor's processes (none when they run in this one). */
+  pids: { sim?: number; ingest?: number };
   stop(): Promise<void>;
 }
 
@@ -148,7 +184,7 @@ interface LatencyFigures {
   max: number;
 }
 interface IngestStats {
-  kinesis: { record_format?: string };
+  kinesis: { record_format?: string; calls?: number; records_sent?: number };
   kinesis_put_latency?: { events: number; queue_ms: LatencyFigures; call_ms: LatencyFigures };
 }
 
@@ -194,7 +230,7 @@ async function processFeed(rate: number, symbols: string[], ingestDoc: (wsUrl: s
     children.push(ingest);
     await waitForPort(healthPort);
     const ingestStats = async (): Promise<IngestStats> => (await (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json()) as IngestStats;
-    return { mode: 'processes', restUrl, sent: () => sentOf(restUrl), ingestStats, stop: stopAll };
+    return { mode: 'processes', restUrl, sent: () => sentOf(restUrl), ingestStats, pids: { sim: sim.pid, ingest: ingest.pid }, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -210,6 +246,7 @@ async function inProcessFeed(rate: number, symbols: string[], ingestConfig: (wsU
     restUrl: sim.restUrl,
     sent: () => sentOf(sim.restUrl),
     ingestStats: async () => (await ingest.stats()) as unknown as IngestStats,
+    pids: {},
     async stop() {
       await ingest.stop();
       await sim.stop();
@@ -302,7 +339,9 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     { host: '127.0.0.1', port: redisServer.port, keys: symbols.map((sym) => symbolKeys(sym).ob), intervalMs: SAMPLE_INTERVAL_MS },
     () => redis,
   );
-  const sent0 = await feed.sent();
+  const stackPids = { kinesis: kinesis.pid, redis: redisServer.pid, ...feed.pids };
+  const [sent0, ingest0, gets0] = [await feed.sent(), await feed.ingestStats().catch((): IngestStats => ({ kinesis: {} })), await getRecordsCalls(aggregator)];
+  const cpu0 = cpuNow(stackPids);
   const t0 = performance.now();
   measuring = true;
   let peakRss = 0;
@@ -311,6 +350,8 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
   measuring = false;
+  const cpu = cpuShares(cpu0, cpuNow(stackPids), performance.now() - t0);
+  const gets1 = await getRecordsCalls(aggregator);
   const reader = { ...(await sampler.stop()), mode: sampler.mode };
   const elapsed = (performance.now() - t0) / 1000;
   const sent = (await feed.sent()) - sent0;
@@ -327,6 +368,8 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
   await Promise.all([kinesis.stop(), redisServer.stop()]);
 
   const put = ingestStats.kinesis_put_latency;
+  const puts = (ingestStats.kinesis.calls ?? 0) - (ingest0.kinesis.calls ?? 0);
+  const putRecords = (ingestStats.kinesis.records_sent ?? 0) - (ingest0.kinesis.records_sent ?? 0);
   const result: E2eRun = {
     mode: feed.mode,
     symbols: symbols.length,
@@ -334,6 +377,12 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     simulatorRate: simRate,
     messagesPerSecond: Math.round(sent / elapsed),
     reader,
+    cpu,
+    kinesisCalls: {
+      putPerSecond: Math.round(puts / elapsed),
+      recordsPerPut: puts ? round(putRecords / puts) : 0,
+      getRecordsPerSecond: Math.round((gets1 - gets0) / elapsed),
+    },
     latency: summarize(latencies),
     arrivalToRedis: summarize(arrivalToRedis),
     receivedToRedis: summarize(receivedToRedis),
@@ -356,6 +405,11 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
   return result;
 }
 
+async function getRecordsCalls(aggregator: { stats(): Promise<unknown> | unknown }): Promise<number> {
+  const st = (await aggregator.stats()) as { consumers?: Record<string, { get_records_calls?: number }> };
+  return Object.values(st.consumers ?? {}).reduce((a, c) => a + (c.get_records_calls ?? 0), 0);
+}
+
 function describeRun(result: E2eRun): string {
   const l = result.latency;
   const h = result.hops;
@@ -366,6 +420,9 @@ function describeRun(result: E2eRun): string {
         `${result.messagesPerSecond} msg/s for ${result.seconds} s (sim rate ${result.simulatorRate})\n` +
       `  as a reader sees it (wall clock − ob.ts_us, every ${SAMPLE_INTERVAL_MS} ms from ${r.mode === 'process' ? 'a process of its own' : 'this process'}, ` +
         `${r.samples} reads at ${r.intervalMs} ms, ${Math.round(r.notLiveShare * 1000) / 10} % not live): P50 ${r.p50Ms} / P95 ${r.p95Ms} / P99 ${r.p99Ms} / max ${r.maxMs} ms\n` +
+      `  CPU, % of a core: kinesis-local ${result.cpu.kinesisLocal}, aggregator ${result.cpu.aggregator}, ingest ${result.cpu.ingest ?? 'in-process'}, ` +
+        `sim ${result.cpu.sim ?? 'in-process'}, redis ${result.cpu.redis}; kinesis-local calls: ${result.kinesisCalls.putPerSecond} puts/s ` +
+        `(${result.kinesisCalls.recordsPerPut} records each), ${result.kinesisCalls.getRecordsPerSecond} GetRecords/s\n` +
       `  frame → Redis (per event) ` +
         `P50 ${l.p50Ms} ms, P95 ${l.p95Ms} ms, P99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.count} events; ` +
         `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +

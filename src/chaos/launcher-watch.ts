@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs';
 
 /** Parent pid and start time from the text of /proc/<pid>/stat (pure). */
-export function parseProcStat(text: string): { ppid: number; startTime: string } {
+export function parseProcStat(text: string): { ppid: number; startTime: string; cpuTicks: number } {
   // The command (field 2) may hold spaces and parentheses; the fields after it start after the last ')'.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), startTime: f[19] };
+  return { ppid: Number(f[1]), startTime: f[19], cpuTicks: Number(f[11]) + Number(f[12]) };
 }
 
-function stat(pid: number): { ppid: number; startTime: string } | undefined {
+/** User + system CPU a process has used so far, ms (USER_HZ is 100 on Linux); undefined once it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  const s = stat(pid);
+  return s === undefined ? undefined : s.cpuTicks * 10;
+}
+
+function stat(pid: number): ReturnType<typeof parseProcStat> | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {

@@ -90,6 +90,8 @@ export interface KinesisStreamConsumerStats {
   handler_errors: number;
   records_processed: number;
   kinesis_records: number;
+  /** GetRecords calls made (each costs the service a call, empty or not). */
+  get_records_calls: number;
   /** Shards being read now. */
   shards: number;
   finished_shards: number;
@@ -160,7 +162,7 @@ export class KinesisStreamConsumer {
   /** Serializes handler calls across shards. */
   private handlerChain: Promise<void> = Promise.resolve();
   private readonly rate = new RateMeter(10);
-  private counters = { errors: 0, handler_errors: 0, records_processed: 0, kinesis_records: 0 };
+  private counters = { errors: 0, handler_errors: 0, records_processed: 0, kinesis_records: 0, get_records_calls: 0 };
   private lastError: string | null = null;
   private lastErrorAt = 0;
   private lastOkAt = 0;
@@ -490,6 +492,7 @@ export class KinesisStreamConsumer {
   }
 
   private poll(iterator: string): Promise<PollResult> {
+    this.counters.get_records_calls++;
     return this.client
       .send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.maxRecordsPerPoll }), { abortSignal: this.abort.signal })
       .then(

@@ -66,8 +66,9 @@ describe('stack config', () => {
     expect(() => parseSymbolList('BTCUSDT,ETH/USDT')).toThrow('"ETH/USDT" is not a Binance symbol');
   });
 
-  it('/proc/<pid>/stat: parent and start time after a command holding spaces and parentheses', () => {
-    const text = '4242 (node (x) y) S 17 4242 4242 0 -1 4194304 100 0 0 0 1 2 0 0 20 0 11 0 987654 1000 10 18446744073709551615';
-    expect(parseProcStat(text)).toEqual({ ppid: 17, startTime: '987654' });
+  it('/proc/<pid>/stat: parent, start time and CPU ticks after a command holding spaces and parentheses', () => {
+    const text = '4242 (node (x) y) S 17 4242 4242 0 -1 4194304 100 0 0 0 31 12 0 0 20 0 11 0 987654 1000 10 18446744073709551615';
+    // utime 31 + stime 12 (fields 14 and 15); the children's times after them are not ours.
+    expect(parseProcStat(text)).toEqual({ ppid: 17, startTime: '987654', cpuTicks: 43 });
   });
 });
