@@ -195,13 +195,20 @@ export class OrderBook {
   private lowerBound(side: Side, price: number): number {
     const a = this.prices[side];
     // Ascending for bids, descending for asks, so the best price sits at the end.
-    const before = side === BID ? (x: number) => x < price : (x: number) => x > price;
     let lo = 0;
     let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(a[mid])) lo = mid + 1;
-      else hi = mid;
+    if (side === BID) {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (a[mid] < price) lo = mid + 1;
+        else hi = mid;
+      }
+    } else {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (a[mid] > price) lo = mid + 1;
+        else hi = mid;
+      }
     }
     return lo;
   }

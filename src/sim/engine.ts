@@ -121,6 +121,8 @@ export class MarketEngine {
   private readonly pending: [Map<number, number>, Map<number, number>] = [new Map(), new Map()];
   private lastTop: [number, number, number, number] = [0, 0, 0, 0];
   private out: EngineEvent[] = [];
+  /** Both sides flattened, for a history checkpoint (one function for every change, not a closure each). */
+  private readonly snapshot = (): [Float64Array, Float64Array] => [this.book.flatten(BID), this.book.flatten(ASK)];
 
   constructor(opts: EngineOptions) {
     if (!(opts.ratePerSec > 0) || !Number.isFinite(opts.ratePerSec)) {
@@ -289,19 +291,18 @@ export class MarketEngine {
     }
     while (this.book.levelCount(BID) > this.maxLevels) this.book.dropWorst(BID);
     while (this.book.levelCount(ASK) > this.maxLevels) this.book.dropWorst(ASK);
-    const top = this.top();
+    // Compared in place: most actions leave the top of book as it was, so nothing is allocated for them.
+    const bidPrice = this.book.best(BID) ?? 0;
+    const bidQty = this.book.bestQty(BID);
+    const askPrice = this.book.best(ASK) ?? 0;
+    const askQty = this.book.bestQty(ASK);
     const last = this.lastTop;
-    if (top[0] !== last[0] || top[1] !== last[1] || top[2] !== last[2] || top[3] !== last[3]) {
-      this.lastTop = top;
-      this.out.push({
-        kind: 'bestBidAsk',
-        timeUs: t,
-        updateId: this.updateId,
-        bidPrice: top[0],
-        bidQty: top[1],
-        askPrice: top[2],
-        askQty: top[3],
-      });
+    if (bidPrice !== last[0] || bidQty !== last[1] || askPrice !== last[2] || askQty !== last[3]) {
+      last[0] = bidPrice;
+      last[1] = bidQty;
+      last[2] = askPrice;
+      last[3] = askQty;
+      this.out.push({ kind: 'bestBidAsk', timeUs: t, updateId: this.updateId, bidPrice, bidQty, askPrice, askQty });
     }
   }
 
@@ -358,20 +359,14 @@ export class MarketEngine {
     const price = this.book.best(side);
     if (price === undefined) return;
     this.updateId += 1;
-    this.bookHistory.record(this.updateId, side, price, this.book.qtyAt(side, price), this.actionTimeUs, () => [
-      this.book.flatten(BID),
-      this.book.flatten(ASK),
-    ]);
+    this.bookHistory.record(this.updateId, side, price, this.book.qtyAt(side, price), this.actionTimeUs, this.snapshot);
   }
 
   private onBookChange(side: Side, price: number, total: number): void {
     if (!this.recording) return;
     this.updateId += 1;
     this.pending[side].set(price, total);
-    this.bookHistory.record(this.updateId, side, price, total, this.actionTimeUs, () => [
-      this.book.flatten(BID),
-      this.book.flatten(ASK),
-    ]);
+    this.bookHistory.record(this.updateId, side, price, total, this.actionTimeUs, this.snapshot);
   }
 
   private flushDepth(timeUs: number): void {

@@ -229,8 +229,9 @@ export class FaultInjector {
 
 /** A corrupt copy of an SBE frame: cut in half, or with an unknown template id in the header. */
 export function corruptFrame(frame: Uint8Array, how: 'truncated' | 'unknown_template'): Uint8Array {
-  if (how === 'truncated') return frame.slice(0, Math.max(1, Math.floor(frame.length / 2)));
-  const copy = frame.slice();
+  // Copies, never views: the frame is shared by every connection (and a Buffer's slice() is a view).
+  if (how === 'truncated') return new Uint8Array(frame.subarray(0, Math.max(1, Math.floor(frame.length / 2))));
+  const copy = new Uint8Array(frame);
   if (copy.length >= 4) new DataView(copy.buffer).setUint16(2, 9999, true);
   return copy;
 }

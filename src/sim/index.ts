@@ -68,7 +68,7 @@ export interface SimulatorOptions {
   randomShutdownMeanSeconds?: number;
   /** Share of /api/v3/depth answers that lag the stream by 1..maxUpdates updates (rough: 0.3, 200). */
   snapshotLag?: { probability: number; maxUpdates: number };
-  /** Market timer period (default 10 ms; 2 ms above 5,000 actions/s). */
+  /** Market timer period (default 10 ms at every rate: each tick is one socket write per connection). */
   tickMs?: number;
   /** Accepted WebSocket API keys; unset → any non-empty key is accepted. */
   apiKeys?: string[];

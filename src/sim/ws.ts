@@ -19,6 +19,7 @@ import {
   type StreamType,
 } from './faults.js';
 import { HoldQueue } from './hold.js';
+import { binaryFrames, frameHeaderBytes } from './ws-frames.js';
 import type { MarketFrame } from './market.js';
 import { Rng } from './rng.js';
 import type { CloseReason, SimStats, StreamCounters } from './stats.js';
@@ -61,9 +62,11 @@ const TYPE_BY_LOWER = new Map<string, StreamType>(STREAM_TYPES.map((t) => [t.toL
 interface Connection {
   id: number;
   ws: WebSocket;
-  /** The upgraded TCP socket (corked while a market tick is being fanned out). */
+  /** The upgraded TCP socket, written directly with each tick's binary frames. */
   socket: Duplex;
-  corked: boolean;
+  /** Binary messages of the current tick not written yet, and their bytes framed. */
+  out: Uint8Array[];
+  outBytes: number;
   streams: Set<string>;
   combined: boolean;
   lastPongMs: number;
@@ -106,7 +109,8 @@ export class SbeWebSocketServer {
   private disconnectTimer: NodeJS.Timeout | undefined;
   private disconnectEvery: number | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
-  private readonly corkedConns: Connection[] = [];
+  /** Connections with binary messages waiting for the end of the current synchronous fan-out. */
+  private readonly pendingConns: Connection[] = [];
   private readonly shutdownRng: Rng | undefined;
 
   constructor(
@@ -188,7 +192,7 @@ export class SbeWebSocketServer {
       this.hold(conn, { data, counters, f }, typeof data === 'string' ? data.length : data.length, Date.now());
       return;
     }
-    this.transmit(conn, { data, counters, f });
+    this.transmit(conn, data, counters, f);
   }
 
   /** Queue a frame in the connection's in-order hold; false (and counted) when the hold is full. */
@@ -219,7 +223,7 @@ export class SbeWebSocketServer {
   private releaseHeld(conn: Connection): void {
     conn.holdTimer = undefined;
     if (conn.closed) return;
-    for (const item of conn.hold.takeDue(Date.now())) this.transmit(conn, item);
+    for (const item of conn.hold.takeDue(Date.now())) this.transmit(conn, item.data, item.counters, item.f);
     this.armHold(conn);
   }
 
@@ -271,6 +275,7 @@ export class SbeWebSocketServer {
         conn.shutdownTimer = setTimeout(close, Math.max(1, next - Date.now() + 1));
         return;
       }
+      this.flushOut(conn);
       conn.ws.close(1000, cause === 'lifetime' ? 'connection lifetime reached' : 'server shutdown');
       // A peer that never completes the close handshake is cut off.
       conn.shutdownTimer = setTimeout(() => {
@@ -304,12 +309,11 @@ export class SbeWebSocketServer {
   }
 
   /** Write one frame to the socket, or to the stall queue while a stall lasts (bounded; overflow counted). */
-  private transmit(conn: Connection, item: QueuedFrame): void {
+  private transmit(conn: Connection, data: Uint8Array | string, counters?: StreamCounters, f?: MarketFrame): void {
     if (conn.closed) return;
-    const { data, counters, f } = item;
     if (typeof data === 'string') {
-      if (this.faults.stalledUntil(Date.now()) > 0 || conn.queue.length > 0) conn.queue.push(item);
-      else conn.ws.send(data);
+      if (this.faults.stalledUntil(Date.now()) > 0 || conn.queue.length > 0) conn.queue.push({ data, counters, f });
+      else this.sendText(conn, data);
       return;
     }
     if (this.faults.stalledUntil(Date.now()) > 0 || conn.queue.length > 0) {
@@ -321,39 +325,51 @@ export class SbeWebSocketServer {
         return;
       }
       if (counters) counters.stalled += 1;
-      conn.queue.push(item);
+      conn.queue.push({ data, counters, f });
       conn.queuedBytes += data.length;
       return;
     }
-    if (conn.ws.bufferedAmount + data.length > this.opts.maxBufferedBytes) {
+    if (conn.ws.bufferedAmount + conn.outBytes + data.length > this.opts.maxBufferedBytes) {
       if (counters && f) {
         counters.overflowed += 1;
         this.logFault(conn, f, 'overflow');
       }
       return;
     }
-    this.cork(conn);
-    conn.ws.send(data, { binary: true });
+    this.queueOut(conn, data);
     if (counters) counters.sent += 1;
   }
 
   /**
-   * Hold a connection's writes until the current synchronous fan-out ends, so one market tick becomes one
-   * writev per socket instead of one syscall per frame.
+   * Keep a binary message until the current synchronous fan-out ends; then the tick's messages go out as
+   * one buffer of ready-made frames in one socket write (per-frame sends cost more than the write itself).
    */
-  private cork(conn: Connection): void {
-    if (conn.corked) return;
-    conn.corked = true;
-    conn.socket.cork();
-    if (this.corkedConns.push(conn) === 1) queueMicrotask(() => this.uncorkAll());
+  private queueOut(conn: Connection, data: Uint8Array): void {
+    if (conn.out.push(data) === 1 && this.pendingConns.push(conn) === 1) queueMicrotask(() => this.flushAll());
+    conn.outBytes += frameHeaderBytes(data.length) + data.length;
   }
 
-  private uncorkAll(): void {
-    for (const c of this.corkedConns) {
-      c.corked = false;
-      if (!c.closed) c.socket.uncork();
-    }
-    this.corkedConns.length = 0;
+  private flushAll(): void {
+    for (const c of this.pendingConns) this.flushOut(c);
+    this.pendingConns.length = 0;
+  }
+
+  /**
+   * Write a connection's waiting binary messages now. Everything else written to the connection (text
+   * frames, pings, the close frame) goes through here first, so nothing overtakes a queued frame.
+   */
+  private flushOut(conn: Connection): void {
+    if (conn.out.length === 0) return;
+    const frames = binaryFrames(conn.out);
+    conn.out = [];
+    conn.outBytes = 0;
+    // As ws.send: nothing is written once the closing handshake has begun.
+    if (!conn.closed && conn.ws.readyState === WebSocket.OPEN) conn.socket.write(frames);
+  }
+
+  private sendText(conn: Connection, text: string): void {
+    this.flushOut(conn);
+    conn.ws.send(text);
   }
 
   private flushStalled(): void {
@@ -363,13 +379,12 @@ export class SbeWebSocketServer {
       conn.queue = [];
       conn.queuedBytes = 0;
       if (conn.closed) continue;
-      this.cork(conn);
       for (const item of q) {
         if (typeof item.data === 'string') {
-          conn.ws.send(item.data);
+          this.sendText(conn, item.data);
           continue;
         }
-        conn.ws.send(item.data, { binary: true });
+        this.queueOut(conn, item.data);
         if (item.counters) item.counters.sent += 1;
       }
     }
@@ -426,7 +441,8 @@ export class SbeWebSocketServer {
       id: this.nextId++,
       ws,
       socket,
-      corked: false,
+      out: [],
+      outBytes: 0,
       streams: new Set(),
       combined,
       lastPongMs: now,
@@ -472,6 +488,8 @@ export class SbeWebSocketServer {
     for (const s of conn.streams) this.subscribers.get(s)?.delete(conn);
     conn.streams.clear();
     conn.queue = [];
+    conn.out = [];
+    conn.outBytes = 0;
     this.conns.delete(conn);
     this.stats.connectionClosed(conn.closeReason ?? 'client');
   }
@@ -494,6 +512,7 @@ export class SbeWebSocketServer {
       if (now - conn.lastPongMs > this.opts.pongTimeoutMs) {
         this.terminate(conn, 'pong_timeout');
       } else {
+        this.flushOut(conn);
         conn.ws.ping(Buffer.from(String(now)));
       }
     }
@@ -523,6 +542,7 @@ export class SbeWebSocketServer {
     conn.msgCount += 1;
     if (conn.msgCount > this.opts.maxClientMessagesPerSec) {
       conn.closeReason ??= 'message_rate';
+      this.flushOut(conn);
       conn.ws.close(1008, 'Too many messages');
       return;
     }
@@ -599,7 +619,7 @@ export class SbeWebSocketServer {
   }
 
   private reply(conn: Connection, body: unknown): void {
-    if (!conn.closed) conn.ws.send(JSON.stringify(body));
+    if (!conn.closed) this.sendText(conn, JSON.stringify(body));
   }
 }
 
