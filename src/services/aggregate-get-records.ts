@@ -12,6 +12,7 @@
  * ProvisionedThroughputExceededException, …; AbortError when aborted), which is what the consumer acts on.
  * Like the client (maxAttempts 1), a call is not retried here: the consumer backs off itself.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
@@ -38,17 +39,17 @@ export class KinesisHttpError extends Error {
   }
 }
 
-interface Target {
+export interface Target {
   protocol: 'http:' | 'https:';
   hostname: string;
   port?: number;
   path: string;
 }
 
-interface Signer {
-  sign(req: SignableRequest): Promise<SignableRequest>;
+export interface Signer {
+  sign(req: SignableRequest, opts?: { signingDate?: Date }): Promise<SignableRequest>;
 }
-interface SignableRequest {
+export interface SignableRequest {
   method: string;
   protocol: string;
   hostname: string;
@@ -75,6 +76,51 @@ interface ClientConfigView {
   useFipsEndpoint: () => Promise<boolean>;
   useDualstackEndpoint: () => Promise<boolean>;
   signer: () => Promise<Signer>;
+  credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
+}
+
+const sha256Hex = (data: string): string => createHash('sha256').update(data, 'utf8').digest('hex');
+
+/**
+ * SigV4 of a GetRecords POST with node:crypto, the signing key kept per day. It must produce exactly the SDK
+ * signer's Authorization (same headers signed, same canonical request, x-amz-content-sha256 included):
+ * resolve() checks that on a probe request and keeps the SDK's signer otherwise. The SDK's signer costs
+ * ~0.2 ms of JavaScript per call; this is three native hashes.
+ */
+export class GetRecordsSigner implements Signer {
+  private key: { secret: string; day: string; value: Buffer } | undefined;
+
+  constructor(
+    private readonly credentials: ClientConfigView['credentials'],
+    private readonly region: string,
+    private readonly service = 'kinesis',
+  ) {}
+
+  async sign(req: SignableRequest, opts: { signingDate?: Date } = {}): Promise<SignableRequest> {
+    const creds = await this.credentials();
+    const longDate = (opts.signingDate ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    const day = longDate.slice(0, 8);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+    headers['x-amz-date'] = longDate;
+    if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;
+    const payloadHash = sha256Hex(req.body);
+    headers['x-amz-content-sha256'] = payloadHash;
+    const names = Object.keys(headers).sort();
+    const canonicalHeaders = names.map((n) => `${n}:${headers[n].replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')}`).join('\n');
+    const signed = names.join(';');
+    const canonical = `${req.method}\n${req.path}\n\n${canonicalHeaders}\n\n${signed}\n${payloadHash}`;
+    const scope = `${day}/${this.region}/${this.service}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonical)}`;
+    if (this.key?.secret !== creds.secretAccessKey || this.key.day !== day) {
+      let k: Buffer = createHmac('sha256', `AWS4${creds.secretAccessKey}`).update(day).digest();
+      for (const part of [this.region, this.service, 'aws4_request']) k = createHmac('sha256', k).update(part).digest();
+      this.key = { secret: creds.secretAccessKey, day, value: k };
+    }
+    const signature = createHmac('sha256', this.key.value).update(stringToSign, 'utf8').digest('hex');
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
+    return { ...req, headers };
+  }
 }
 
 class FastGetRecords {
@@ -110,7 +156,8 @@ class FastGetRecords {
         }).url;
         target = { protocol: url.protocol === 'http:' ? 'http:' : 'https:', hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname || '/' };
       }
-      return { target, signer: await c.signer() };
+      const sdkSigner = await c.signer();
+      return { target, signer: await fasterSigner(c, target, sdkSigner) };
     })().catch((err: unknown) => {
       this.setup = undefined; // e.g. credentials not available yet: try again on the next call
       throw err;
@@ -125,22 +172,7 @@ class FastGetRecords {
       ...(input.Limit !== undefined ? { Limit: input.Limit } : {}),
       ...(input.StreamARN !== undefined ? { StreamARN: input.StreamARN } : {}),
     });
-    const host = target.port ? `${target.hostname}:${target.port}` : target.hostname;
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: target.protocol,
-      hostname: target.hostname,
-      ...(target.port ? { port: target.port } : {}),
-      path: target.path,
-      query: {},
-      headers: {
-        host,
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'Kinesis_20131202.GetRecords',
-        'content-length': String(Buffer.byteLength(body)),
-      },
-      body,
-    });
+    const signed = await signer.sign(getRecordsRequest(target, body));
     const { status, text, requestId, errorType } = await this.post(target, signed.headers, body, signal);
     if (status !== 200) throw httpError(status, text, requestId, errorType);
     return parseOutput(text, requestId);
@@ -188,6 +220,38 @@ class FastGetRecords {
       req.on('error', reject);
       req.end(body);
     });
+  }
+}
+
+export function getRecordsRequest(target: Target, body: string): SignableRequest {
+  return {
+    method: 'POST',
+    protocol: target.protocol,
+    hostname: target.hostname,
+    ...(target.port ? { port: target.port } : {}),
+    path: target.path,
+    query: {},
+    headers: {
+      host: target.port ? `${target.hostname}:${target.port}` : target.hostname,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'Kinesis_20131202.GetRecords',
+      'content-length': String(Buffer.byteLength(body)),
+    },
+    body,
+  };
+}
+
+/** GetRecordsSigner when it signs a probe exactly as the SDK's signer does; else the SDK's signer. */
+async function fasterSigner(c: ClientConfigView, target: Target, sdk: Signer): Promise<Signer> {
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(target.path)) return sdk; // paths needing URI escaping: not handled here
+  const own = new GetRecordsSigner(() => c.credentials(), await c.region());
+  const probe = getRecordsRequest(target, '{"ShardIterator":"probe","Limit":1}');
+  const signingDate = new Date();
+  try {
+    const [a, b] = await Promise.all([sdk.sign(structuredClone(probe), { signingDate }), own.sign(probe, { signingDate })]);
+    return a.headers.authorization === b.headers.authorization && a.headers['x-amz-date'] === b.headers['x-amz-date'] ? own : sdk;
+  } catch {
+    return sdk;
   }
 }
 
