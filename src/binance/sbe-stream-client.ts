@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { fullJitterBackoff } from '../kinesis/backoff.js';
 
@@ -10,6 +11,12 @@ import { fullJitterBackoff } from '../kinesis/backoff.js';
  * connection's close to `onConnectionClose`, so the caller can merge overlapping connections in order;
  * it does not decode (that is the caller's, so the codec stays pure).
  */
+
+/**
+ * Read per frame, so neither goes through a getter: the imported `performance` (the global one is a lazy
+ * accessor on every use) and its timeOrigin (a native call each time; it never changes).
+ */
+const TIME_ORIGIN_MS = performance.timeOrigin;
 
 export type SbeStreamType = 'trade' | 'bestBidAsk' | 'depth' | 'depth20';
 
@@ -213,7 +220,7 @@ export class SbeStreamClient extends EventEmitter {
     this.emit('status', 'connecting');
 
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      const recvTsUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
+      const recvTsUs = Math.round((TIME_ORIGIN_MS + performance.now()) * 1000);
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (!isBinary) return this.onText(conn, buf.toString('utf8'));
       this.onDelivered(conn);

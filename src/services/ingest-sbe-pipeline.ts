@@ -317,6 +317,11 @@ export class SbeIngestPipeline implements SequenceOutput {
     this.hooks.onDuplicate?.(ev.symbol, ev.type);
   }
 
+  /** Messages decoded so far per venue stream (a live view: read it, do not keep it). */
+  messagesByStream(): Readonly<Record<FrameStream, number>> {
+    return this.byStream;
+  }
+
   recentGaps(): SequenceGap[] {
     return [...this.recent];
   }

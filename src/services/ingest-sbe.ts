@@ -133,7 +133,6 @@ class SbeIngestService implements Service {
       sink: (stream, ev) => this.producer.putEvent(stream, ev),
       sinkRecord: (stream, partitionKey, record) => this.producer.putData(stream, partitionKey, record),
       hooks: {
-        onMessage: (s) => this.metrics.messages[s].inc(),
         onDecodeSample: (seconds) => this.metrics.decodeDuration.observe(seconds),
         onDecodeError: (err) => {
           this.metrics.decodeErrors.inc({ code: err.code });
@@ -171,6 +170,7 @@ class SbeIngestService implements Service {
       connectionStatus: () => this.client.status(),
       bufferSize: () => this.producer.stats().buffer_size,
       heldEvents: () => this.pipeline.sequence.heldEvents(),
+      messagesByStream: () => this.pipeline.messagesByStream(),
     });
     this.client.on('disconnected', () => this.metrics.reconnects.inc());
     this.client.on('rotated', () => this.metrics.rotations.inc());
