@@ -310,7 +310,7 @@ export function withFastGetRecords(client: KinesisClient, opts: FastGetRecordsOp
     if (command instanceof GetRecordsCommand && typeof options !== 'function' && cb === undefined) {
       return fast.getRecords(command.input, (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
     }
-    return (client.send as (...a: unknown[]) => unknown)(command, options, cb);
+    return (client.send as (...a: unknown[]) => unknown).call(client, command, options, cb);
   }) as Send;
   return new Proxy(client, {
     get(target, prop, receiver) {
