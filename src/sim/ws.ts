@@ -364,7 +364,7 @@ export class SbeWebSocketServer {
     conn.out = [];
     conn.outBytes = 0;
     // As ws.send: nothing is written once the closing handshake has begun.
-    if (!conn.closed && conn.ws.readyState === WebSocket.OPEN) conn.socket.write(frames);
+    if (!conn.closed && conn.ws.readyState === WebSocket.OPEN && conn.socket.writable) conn.socket.write(frames);
   }
 
   private sendText(conn: Connection, text: string): void {
