@@ -31,7 +31,7 @@ import { createAggregatorMetrics } from './aggregate-metrics.js';
 import { lastReanchorDoneId, ReanchorDoneListener } from './aggregate-reanchor.js';
 import { MergedStreamsIntake } from './aggregate-merge.js';
 import { batchLogger } from './aggregate-log.js';
-import { withFastGetRecords } from './aggregate-get-records.js';
+import { withDirectCalls } from '../kinesis/direct-calls.js';
 import { PredictionServer } from './aggregate-predict.js';
 import { loadModelFile } from '../model/model-file.js';
 
@@ -266,7 +266,7 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
     listener.start();
 
     // GetRecords is the hot call: sent directly (same endpoint, credentials and signature; see the module).
-    kinesis = withFastGetRecords(aggregatorKinesisClient(config));
+    kinesis = withDirectCalls(aggregatorKinesisClient(config));
     if (config.aws.kinesis.create_streams) {
       await ensureStreams(kinesis, streamNames).catch((err: unknown) =>
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not create Kinesis streams; consumers keep retrying'),

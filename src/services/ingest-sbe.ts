@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import { SbeStreamClient, type SbeStreamType, type StreamLogger } from '../binance/sbe-stream-client.js';
 import { ensureStreams } from '../kinesis/embedded.js';
 import { createKinesisClient } from '../kinesis/client.js';
+import { withDirectCalls } from '../kinesis/direct-calls.js';
 import { describeError } from '../kinesis/errors.js';
 import { KinesisProducer, type AckInfo } from '../kinesis/producer.js';
 import { ConfigError, type BtcpipeConfig } from '../ops/config.js';
@@ -50,11 +51,14 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 export function kinesisClientFromConfig(config: BtcpipeConfig, env: NodeJS.ProcessEnv = process.env): KinesisClient {
   const endpoint = config.aws.endpoint_url;
   const local = endpoint !== undefined && LOOPBACK.has(new URL(endpoint).hostname) && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
-  return createKinesisClient({
-    region: config.aws.region,
-    endpoint,
-    credentials: local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
-  });
+  // PutRecord (the producer's call of one record) skips the SDK's per-call machinery: see direct-calls.ts.
+  return withDirectCalls(
+    createKinesisClient({
+      region: config.aws.region,
+      endpoint,
+      credentials: local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+    }),
+  );
 }
 
 /** A StreamLogger that removes the API key from everything it logs (library errors can echo headers). */

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeleteStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { DeleteStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordCommand, PutRecordsCommand, type GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { ensureStreams, localKinesisClient } from '../../../src/kinesis/embedded.js';
-import { withFastGetRecords } from '../../../src/services/aggregate-get-records.js';
+import { withDirectCalls } from '../../../src/kinesis/direct-calls.js';
 import { sharedKinesisEndpoint, uniqueSuffix } from '../../support/servers.js';
 
 const sdk = localKinesisClient(sharedKinesisEndpoint());
-const fast = withFastGetRecords(localKinesisClient(sharedKinesisEndpoint()));
+const fast = withDirectCalls(localKinesisClient(sharedKinesisEndpoint()));
 afterAll(() => {
   sdk.destroy();
   fast.destroy();
@@ -90,5 +90,40 @@ describe('GetRecords on the direct path', () => {
     const pending = fast.send(new GetRecordsCommand({ ShardIterator: it0 }), { abortSignal: ac.signal });
     ac.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('PutRecord writes what the SDK writes, where the SDK writes it, and fails with the same error name', async () => {
+    const stream = `put-record-${uniqueSuffix()}`;
+    await ensureStreams(sdk, [{ name: stream, shards: 2 }]);
+    const shards = (await sdk.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+    const cases = Array.from({ length: 12 }, (_, i) => ({
+      Data: Uint8Array.from({ length: 1 + i * 53 }, (_, j) => (i * 17 + j) & 0xff),
+      PartitionKey: `key-${i}-é`,
+      // Half of them pinned to the second shard's first hash key, as the producer's shared records are.
+      ...(i % 2 ? { ExplicitHashKey: shards[1]?.HashKeyRange?.StartingHashKey } : {}),
+    }));
+    for (const c of cases) {
+      const [x, y] = await Promise.all([sdk, fast].map((client) => client.send(new PutRecordCommand({ StreamName: stream, ...c }))));
+      expect(y.ShardId).toBe(x.ShardId);
+      expect(typeof y.SequenceNumber).toBe('string');
+    }
+    // Every record twice on its shard (once per client), byte for byte.
+    for (const sh of shards) {
+      const got = await sdk.send(new GetRecordsCommand({ ShardIterator: await iterator(stream, sh.ShardId as string) }));
+      const seen = (got.Records ?? []).map((r) => `${r.PartitionKey}:${Buffer.from(r.Data ?? new Uint8Array(0)).toString('hex')}`);
+      for (let k = 0; k < seen.length; k += 2) expect(seen[k + 1]).toBe(seen[k]);
+    }
+    const total = (await Promise.all(shards.map(async (sh) => (await sdk.send(new GetRecordsCommand({ ShardIterator: await iterator(stream, sh.ShardId as string) }))).Records?.length ?? 0))).reduce((a, b) => a + b, 0);
+    expect(total).toBe(cases.length * 2);
+    const names = await Promise.all(
+      [sdk, fast].map((c) =>
+        c.send(new PutRecordCommand({ StreamName: `missing-${uniqueSuffix()}`, Data: new Uint8Array([1]), PartitionKey: 'k' })).then(
+          () => 'no error',
+          (err: unknown) => (err as Error).name,
+        ),
+      ),
+    );
+    expect(names[1]).toBe(names[0]);
+    expect(names[0]).not.toBe('no error');
   });
 });

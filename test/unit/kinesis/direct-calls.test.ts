@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { GetRecordsSigner, getRecordsRequest, type Signer, type Target } from '../../../src/services/aggregate-get-records.js';
+import { JsonRequestSigner, jsonRequest, type Signer, type Target } from '../../../src/kinesis/direct-calls.js';
 
 /** The SDK client's own SigV4 signer for these credentials and region. */
 async function sdkSigner(region: string, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): Promise<Signer> {
@@ -15,7 +15,7 @@ const targets: Target[] = [
   { protocol: 'https:', hostname: 'kinesis-fips.us-gov-west-1.amazonaws.com', path: '/' },
 ];
 
-describe('GetRecordsSigner', () => {
+describe('JsonRequestSigner', () => {
   it('signs a GetRecords request exactly as the SDK client signer does (any credentials, date, region, body)', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -34,9 +34,9 @@ describe('GetRecordsSigner', () => {
           const signingDate = new Date(ms);
           const credentials = creds.sessionToken === undefined ? { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey } : creds;
           const sdk = await sdkSigner(region, credentials);
-          const own = new GetRecordsSigner(async () => credentials, region);
-          const a = await sdk.sign(getRecordsRequest(target, body), { signingDate });
-          const b = await own.sign(getRecordsRequest(target, body), { signingDate });
+          const own = new JsonRequestSigner(async () => credentials, region);
+          const a = await sdk.sign(jsonRequest(target, 'GetRecords', body), { signingDate });
+          const b = await own.sign(jsonRequest(target, 'GetRecords', body), { signingDate });
           expect(b.headers).toEqual(a.headers);
         },
       ),
@@ -46,7 +46,7 @@ describe('GetRecordsSigner', () => {
 
   it('re-derives its key when the day or the secret changes', async () => {
     let creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'first-secret-key-0123456789' };
-    const own = new GetRecordsSigner(async () => creds, 'us-east-1');
+    const own = new JsonRequestSigner(async () => creds, 'us-east-1');
     const target = targets[0];
     for (const [day, secret] of [
       ['2026-11-30T23:59:59Z', 'first-secret-key-0123456789'],
@@ -55,8 +55,8 @@ describe('GetRecordsSigner', () => {
     ]) {
       creds = { ...creds, secretAccessKey: secret };
       const signingDate = new Date(day);
-      const a = await (await sdkSigner('us-east-1', creds)).sign(getRecordsRequest(target, '{}'), { signingDate });
-      const b = await own.sign(getRecordsRequest(target, '{}'), { signingDate });
+      const a = await (await sdkSigner('us-east-1', creds)).sign(jsonRequest(target, 'PutRecord', '{}'), { signingDate });
+      const b = await own.sign(jsonRequest(target, 'PutRecord', '{}'), { signingDate });
       expect(b.headers.authorization).toBe(a.headers.authorization);
     }
   });
