@@ -329,19 +329,19 @@ function decodeTradesCore(frame: Uint8Array, root: number, end: number, blockLen
   return out;
 }
 
-function decodeBestBidAskCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreBestBidAsk {
-  const d = bestBidAsk.wrap(frame, root, end, blockLength, version);
-  const eventTs = d.eventTimeAsNumber();
-  const o = d.offset;
-  const sequenceId = d.bookUpdateIdAsNumber();
-  const pe = d.priceExponent();
-  const qe = d.qtyExponent();
-  const bidPrice = mantissaAt(frame, o + 18);
-  const bidQty = mantissaAt(frame, o + 26);
-  const askPrice = mantissaAt(frame, o + 34);
-  const askQty = mantissaAt(frame, o + 42);
-  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'BestBidAskStreamEvent.symbol');
-  checkEnd(d.limit, end, version, 'BestBidAskStreamEvent');
+/** The core bestBidAsk of both SBE paths: one place for its two literals, so each has one shape (key order included). */
+function coreBestBidAsk(
+  symbol: string,
+  eventTs: number,
+  sequenceId: number,
+  pe: number,
+  qe: number,
+  bidPrice: Mantissa,
+  bidQty: Mantissa,
+  askPrice: Mantissa,
+  askQty: Mantissa,
+  recvTsUs: number | undefined,
+): CoreBestBidAsk {
   return recvTsUs === undefined
     ? { core: true, type: 'bestBidAsk', symbol, event_ts: eventTs, source: 'sbe', sequence_id: sequenceId, price_e: pe, qty_e: qe, bid_price_m: bidPrice, bid_qty_m: bidQty, ask_price_m: askPrice, ask_qty_m: askQty }
     : {
@@ -359,6 +359,22 @@ function decodeBestBidAskCore(frame: Uint8Array, root: number, end: number, bloc
         ask_qty_m: askQty,
         recv_ts_us: recvTsUs,
       };
+}
+
+function decodeBestBidAskCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreBestBidAsk {
+  const d = bestBidAsk.wrap(frame, root, end, blockLength, version);
+  const eventTs = d.eventTimeAsNumber();
+  const o = d.offset;
+  const sequenceId = d.bookUpdateIdAsNumber();
+  const pe = d.priceExponent();
+  const qe = d.qtyExponent();
+  const bidPrice = mantissaAt(frame, o + 18);
+  const bidQty = mantissaAt(frame, o + 26);
+  const askPrice = mantissaAt(frame, o + 34);
+  const askQty = mantissaAt(frame, o + 42);
+  const symbol = symbols.read(frame, d.symbolOffset(), d.skipSymbol(), 'BestBidAskStreamEvent.symbol');
+  checkEnd(d.limit, end, version, 'BestBidAskStreamEvent');
+  return coreBestBidAsk(symbol, eventTs, sequenceId, pe, qe, bidPrice, bidQty, askPrice, askQty, recvTsUs);
 }
 
 function decodeSnapshotCore(frame: Uint8Array, root: number, end: number, blockLength: number, version: number, recvTsUs: number | undefined): CoreDepthSnapshot {
@@ -553,24 +569,7 @@ function bestBidAskFast(frame: Uint8Array, end: number, blockLength: number, ver
   const bidQty: Mantissa = bqHi <= SAFE_HI && bqHi >= -SAFE_HI ? bqHi * TWO_POW_32 + rdUint32Le(frame, root + 26) : fromBig(rdInt64Le(frame, root + 26));
   const askPrice: Mantissa = apHi <= SAFE_HI && apHi >= -SAFE_HI ? apHi * TWO_POW_32 + rdUint32Le(frame, root + 34) : fromBig(rdInt64Le(frame, root + 34));
   const askQty: Mantissa = aqHi <= SAFE_HI && aqHi >= -SAFE_HI ? aqHi * TWO_POW_32 + rdUint32Le(frame, root + 42) : fromBig(rdInt64Le(frame, root + 42));
-  // The same two literals (key order included) as decodeBestBidAskCore, so both paths make one shape each.
-  return recvTsUs === undefined
-    ? { core: true, type: 'bestBidAsk', symbol, event_ts: eventTs, source: 'sbe', sequence_id: sequenceId, price_e: pe, qty_e: qe, bid_price_m: bidPrice, bid_qty_m: bidQty, ask_price_m: askPrice, ask_qty_m: askQty }
-    : {
-        core: true,
-        type: 'bestBidAsk',
-        symbol,
-        event_ts: eventTs,
-        source: 'sbe',
-        sequence_id: sequenceId,
-        price_e: pe,
-        qty_e: qe,
-        bid_price_m: bidPrice,
-        bid_qty_m: bidQty,
-        ask_price_m: askPrice,
-        ask_qty_m: askQty,
-        recv_ts_us: recvTsUs,
-      };
+  return coreBestBidAsk(symbol, eventTs, sequenceId, pe, qe, bidPrice, bidQty, askPrice, askQty, recvTsUs);
 }
 
 const CORE_DECODERS: MessageDecoders<CoreEvent> = { trades: decodeTradesCore, bestBidAsk: decodeBestBidAskCore, snapshot: decodeSnapshotCore, diff: decodeDiffCore };

@@ -176,8 +176,8 @@ class DirectCalls {
       ...(input.Limit !== undefined ? { Limit: input.Limit } : {}),
       ...(input.StreamARN !== undefined ? { StreamARN: input.StreamARN } : {}),
     });
-    const { text, requestId } = await this.call('GetRecords', body, signal);
-    return parseOutput(text, requestId);
+    const { json, requestId } = await this.call<WireOutput>('GetRecords', body, signal);
+    return parseOutput(json, requestId);
   }
 
   async putRecord(input: PutRecordCommandInput, signal?: AbortSignal): Promise<PutRecordCommandOutput> {
@@ -190,13 +190,7 @@ class DirectCalls {
       ...(input.ExplicitHashKey !== undefined ? { ExplicitHashKey: input.ExplicitHashKey } : {}),
       ...(input.SequenceNumberForOrdering !== undefined ? { SequenceNumberForOrdering: input.SequenceNumberForOrdering } : {}),
     });
-    const { text, requestId } = await this.call('PutRecord', body, signal);
-    let j: { ShardId?: string; SequenceNumber?: string; EncryptionType?: string };
-    try {
-      j = JSON.parse(text) as typeof j;
-    } catch {
-      throw new KinesisHttpError('SerializationException', `PutRecord: answer is not JSON: ${text.slice(0, 100)}`, 200, requestId);
-    }
+    const { json: j, requestId } = await this.call<{ ShardId?: string; SequenceNumber?: string; EncryptionType?: string }>('PutRecord', body, signal);
     return {
       ShardId: j.ShardId,
       SequenceNumber: j.SequenceNumber,
@@ -205,12 +199,17 @@ class DirectCalls {
     };
   }
 
-  private async call(op: Operation, body: string, signal?: AbortSignal): Promise<{ text: string; requestId?: string }> {
+  /** One signed call; its JSON answer, or the error it names. */
+  private async call<T>(op: Operation, body: string, signal?: AbortSignal): Promise<{ json: T; requestId?: string }> {
     const { target, signer } = await this.resolve();
     const signed = await signer.sign(jsonRequest(target, op, body));
     const { status, text, requestId, errorType } = await this.post(op, target, signed.headers, body, signal);
     if (status !== 200) throw httpError(op, status, text, requestId, errorType);
-    return { text, ...(requestId ? { requestId } : {}) };
+    try {
+      return { json: JSON.parse(text) as T, ...(requestId ? { requestId } : {}) };
+    } catch {
+      throw new KinesisHttpError('SerializationException', `${op}: answer is not JSON: ${text.slice(0, 100)}`, 200, requestId);
+    }
   }
 
   private post(
@@ -291,13 +290,7 @@ async function fasterSigner(c: ClientConfigView, target: Target, sdk: Signer): P
   }
 }
 
-function parseOutput(text: string, requestId?: string): GetRecordsCommandOutput {
-  let j: WireOutput;
-  try {
-    j = JSON.parse(text) as WireOutput;
-  } catch {
-    throw new KinesisHttpError('SerializationException', `GetRecords: answer is not JSON: ${text.slice(0, 100)}`, 200, requestId);
-  }
+function parseOutput(j: WireOutput, requestId?: string): GetRecordsCommandOutput {
   const records: _Record[] = [];
   for (const r of j.Records ?? []) {
     // JSON null is absent, as the SDK reads it.

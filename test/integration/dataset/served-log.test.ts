@@ -23,6 +23,22 @@ afterAll(() => closeRedis(redis));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+
+/** The served log of `sym`, decoded, once it holds `atLeast` entries (or whatever it holds at `deadline`). */
+async function servedEntries(redis: RedisClient, sym: string, atLeast: number, deadline: number): Promise<ServedEntry[]> {
+  const key = servedLogKey(sym);
+  let raw: [string, string[]][] = [];
+  while (raw.length < atLeast && Date.now() < deadline) {
+    await sleep(20);
+    raw = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+  }
+  return raw.map(([, flat]) => {
+    const f: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
+    return decodeEntry(sym, f);
+  });
+}
+
 describe('served-feature log of the aggregator pipeline', () => {
   it('logs each served vector with its cut, and the rebuild at that cut serves the same', async () => {
     const sym = uniqueSymbol('LOG');
@@ -54,17 +70,7 @@ describe('served-feature log of the aggregator pipeline', () => {
     const served2 = await redis.hgetall(symbolKeys(sym).feat);
 
     const key = servedLogKey(sym);
-    let raw: [string, string[]][] = [];
-    const deadline = Date.now() + 10_000;
-    while (raw.length < 3 && Date.now() < deadline) {
-      await sleep(20);
-      raw = (await redis.xrange(key, '-', '+')) as [string, string[]][];
-    }
-    const entries: ServedEntry[] = raw.map(([, flat]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
-      return decodeEntry(sym, f);
-    });
+    const entries = await servedEntries(redis, sym, 3, Date.now() + 10_000);
     expect(entries.map((e) => e.kind)).toEqual(['anchor', 'feat', 'feat']);
     expect(entries[0].cut).toMatchObject({ n: 2, firstType: 'depth', firstId: 101, depthU: 101, tradeId: 1, anchorId: 100 });
     expect(entries[1].cut).toMatchObject({ n: 5, depthU: 102, tradeId: 2, bbaSeq: 102, anchorId: 100 });
@@ -124,16 +130,7 @@ describe('served-feature log of the aggregator pipeline', () => {
     await writing;
 
     const key = servedLogKey(sym);
-    let raw: [string, string[]][] = [];
-    while (raw.length < 4 && Date.now() < deadline + 5000) {
-      await sleep(20);
-      raw = (await redis.xrange(key, '-', '+')) as [string, string[]][];
-    }
-    const entries: ServedEntry[] = raw.map(([, flat]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
-      return decodeEntry(sym, f);
-    });
+    const entries = await servedEntries(redis, sym, 4, deadline + 5000);
     expect(entries.map((e) => [e.kind, e.book_id])).toEqual([['anchor', 101], ['feat', 102], ['feat', 102], ['anchor', 103]]);
     const out = rebuildServedFeatures({
       symbol: sym, events, entries, snapshot: (id) => (id === 100 ? snap100 : id === 103 ? snap103 : undefined),
