@@ -70,7 +70,7 @@ export interface E2eRun {
   reader: StalenessSummary & { mode: 'process' | 'in-process' };
   /** CPU of each process over the measured interval, % of one core, and kinesis-local's calls. */
   cpu: CpuShares;
-  kinesisCalls: { putPerSecond: number; recordsPerPut: number; getRecordsPerSecond: number };
+  kinesisCalls: { putPerSecond: number; recordsPerPut: number; bytesPerRecord: number; getRecordsPerSecond: number };
   /** Split: ingest (frame received → Kinesis arrival) is the rest; this is Kinesis arrival → Redis written. */
   arrivalToRedis: Summary;
   /** Our own share: GetRecords returned → the projection write containing the batch returned (per record). */
@@ -184,7 +184,7 @@ interface LatencyFigures {
   max: number;
 }
 interface IngestStats {
-  kinesis: { record_format?: string; calls?: number; records_sent?: number };
+  kinesis: { record_format?: string; calls?: number; records_sent?: number; bytes_sent?: number };
   kinesis_put_latency?: { events: number; queue_ms: LatencyFigures; call_ms: LatencyFigures };
 }
 
@@ -370,6 +370,7 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
   const put = ingestStats.kinesis_put_latency;
   const puts = (ingestStats.kinesis.calls ?? 0) - (ingest0.kinesis.calls ?? 0);
   const putRecords = (ingestStats.kinesis.records_sent ?? 0) - (ingest0.kinesis.records_sent ?? 0);
+  const putBytes = (ingestStats.kinesis.bytes_sent ?? 0) - (ingest0.kinesis.bytes_sent ?? 0);
   const result: E2eRun = {
     mode: feed.mode,
     symbols: symbols.length,
@@ -381,6 +382,7 @@ async function runOnce(opts: { quick: boolean; symbols: string[] }): Promise<E2e
     kinesisCalls: {
       putPerSecond: Math.round(puts / elapsed),
       recordsPerPut: puts ? round(putRecords / puts) : 0,
+      bytesPerRecord: putRecords ? Math.round(putBytes / putRecords) : 0,
       getRecordsPerSecond: Math.round((gets1 - gets0) / elapsed),
     },
     latency: summarize(latencies),
@@ -422,7 +424,7 @@ function describeRun(result: E2eRun): string {
         `${r.samples} reads at ${r.intervalMs} ms, ${Math.round(r.notLiveShare * 1000) / 10} % not live): P50 ${r.p50Ms} / P95 ${r.p95Ms} / P99 ${r.p99Ms} / max ${r.maxMs} ms\n` +
       `  CPU, % of a core: kinesis-local ${result.cpu.kinesisLocal}, aggregator ${result.cpu.aggregator}, ingest ${result.cpu.ingest ?? 'in-process'}, ` +
         `sim ${result.cpu.sim ?? 'in-process'}, redis ${result.cpu.redis}; kinesis-local calls: ${result.kinesisCalls.putPerSecond} puts/s ` +
-        `(${result.kinesisCalls.recordsPerPut} records each), ${result.kinesisCalls.getRecordsPerSecond} GetRecords/s\n` +
+        `(${result.kinesisCalls.recordsPerPut} records each, ${result.kinesisCalls.bytesPerRecord} bytes per record), ${result.kinesisCalls.getRecordsPerSecond} GetRecords/s\n` +
       `  frame → Redis (per event) ` +
         `P50 ${l.p50Ms} ms, P95 ${l.p95Ms} ms, P99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.count} events; ` +
         `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { freePort } from '../ops/free-port.js';
 import { createKinesisClient } from './client.js';
+import { quietKinesisLocal } from './kinesis-local-quiet.js';
 
 export interface EmbeddedKinesis {
   /** Plain-HTTP endpoint for the AWS SDK, e.g. http://127.0.0.1:4568 */
@@ -18,6 +20,8 @@ export interface EmbeddedKinesis {
   tlsPort: number;
   /** Process id of kinesis-local (a launcher's watchdog must be able to stop it if the launcher dies). */
   pid: number;
+  /** The edits of kinesis-local-quiet.ts made to this emulator (none at LOG_LEVEL TRACE or as shipped). */
+  quietEdits: string[];
   stop(): Promise<void>;
 }
 
@@ -28,6 +32,11 @@ export interface EmbeddedKinesisOptions {
   streams?: Array<string | { name: string; shards: number }>;
   region?: string;
   startTimeoutMs?: number;
+  /**
+   * Skip the TRACE-only logging work of every call (see kinesis-local-quiet.ts). Default true; false, or
+   * BTCPIPE_KINESIS_LOCAL_AS_SHIPPED=1 in the environment, runs the emulator exactly as shipped.
+   */
+  quiet?: boolean;
 }
 
 /**
@@ -84,19 +93,33 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
   // kinesis-mock is Scala.js and allocates heavily per byte of payload: with V8's default 16 MB
   // semi-space, half its CPU went to scavenges. A larger young generation halves PutRecords/GetRecords
   // time for 500 KB calls (measured 430 → 205 ms and 360 → 125 ms) at the cost of memory only under load.
-  const child: ChildProcess = spawn(process.execPath, [`--max-semi-space-size=${KINESIS_MOCK_SEMI_SPACE_MB}`, join(pkgDir, 'main.js')], {
-    cwd: pkgDir,
-    env: {
-      ...process.env,
-      KINESIS_MOCK_CERT_PATH: join(pkgDir, 'server.json'),
-      KINESIS_MOCK_PLAIN_PORT: String(plainPort),
-      KINESIS_MOCK_TLS_PORT: String(tlsPort),
-      LOG_LEVEL: process.env.KINESIS_MOCK_LOG_LEVEL ?? 'WARN',
-      CREATE_STREAM_DURATION: '0ms',
-      SHARD_LIMIT: '200',
+  const logLevel = process.env.KINESIS_MOCK_LOG_LEVEL ?? 'WARN';
+  const mainJs = join(pkgDir, 'main.js');
+  const quiet = (opts.quiet ?? true) && process.env.BTCPIPE_KINESIS_LOCAL_AS_SHIPPED !== '1';
+  const edited = quiet ? quietKinesisLocal(readFileSync(mainJs, 'utf8'), logLevel) : undefined;
+  // The edited source goes in on stdin (`node -`), so the installed package stays untouched; the trailing
+  // argument only names the process for ps.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [`--max-semi-space-size=${KINESIS_MOCK_SEMI_SPACE_MB}`, ...(edited ? ['-', 'kinesis-local'] : [mainJs])],
+    {
+      cwd: pkgDir,
+      env: {
+        ...process.env,
+        KINESIS_MOCK_CERT_PATH: join(pkgDir, 'server.json'),
+        KINESIS_MOCK_PLAIN_PORT: String(plainPort),
+        KINESIS_MOCK_TLS_PORT: String(tlsPort),
+        LOG_LEVEL: logLevel,
+        CREATE_STREAM_DURATION: '0ms',
+        SHARD_LIMIT: '200',
+      },
+      stdio: [edited ? 'pipe' : 'ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
+  if (edited) {
+    child.stdin?.on('error', () => undefined); // an exit during start-up is reported below
+    child.stdin?.end(edited.source);
+  }
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-4000);
@@ -137,6 +160,7 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
     plainPort,
     tlsPort,
     pid: child.pid ?? -1,
+    quietEdits: edited?.applied ?? [],
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();

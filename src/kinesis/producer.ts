@@ -98,6 +98,8 @@ export interface KinesisProducerStats {
   in_flight_calls: number;
   calls: number;
   records_sent: number;
+  /** Bytes of the acknowledged Kinesis records as sent (after compression). */
+  bytes_sent: number;
   events_sent: number;
   failed_records: number;
   retries: number;
@@ -245,6 +247,7 @@ export class KinesisProducer {
   private counters = {
     calls: 0,
     records_sent: 0,
+    bytes_sent: 0,
     events_sent: 0,
     failed_records: 0,
     retries: 0,
@@ -657,6 +660,7 @@ export class KinesisProducer {
       for (let i = 0; i < groups.length; i++) {
         const r = results[i];
         if (r !== undefined && !r.ErrorCode) {
+          this.counters.bytes_sent += entries[i].Data?.length ?? 0;
           const g = groups[i];
           if (g.shard !== undefined && r.ShardId !== undefined && r.ShardId !== g.shard && g.map === s.shardMap) this.invalidateShardMap(s);
           continue;

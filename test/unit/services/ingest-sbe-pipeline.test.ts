@@ -88,7 +88,7 @@ describe('buildSbeHealth', () => {
   const base: SbeHealthInput = {
     service: 'svc',
     ws: { status: 'connected', connected: true, last_message_age_ms: 10, messages_per_second: 5, messages_total: 1, text_messages_total: 0, reconnect_count: 0, rotations: 0, consecutive_failures: 0, degraded: false, connection_attempts_5m: 1, current_connection_age_s: 1 },
-    producer: { status: 'healthy', success_rate: 1, avg_latency_ms: 12, buffer_size: 3, buffer_bytes: 1, in_flight_calls: 0, calls: 1, records_sent: 1, events_sent: 1, failed_records: 0, retries: 0, throttled: 0, dropped: 0, rejected_oversize: 0, batch_size: {}, last_error: null, last_success_at: null },
+    producer: { status: 'healthy', success_rate: 1, avg_latency_ms: 12, buffer_size: 3, buffer_bytes: 1, in_flight_calls: 0, calls: 1, records_sent: 1, bytes_sent: 1, events_sent: 1, failed_records: 0, retries: 0, throttled: 0, dropped: 0, rejected_oversize: 0, batch_size: {}, last_error: null, last_success_at: null },
     decoder: { messages_decoded: 9, decode_errors: 1, decode_errors_by_code: {}, last_decode_error: null, avg_decode_time_us: 0.8, decode_samples: 1, messages_by_stream: { trade: 0, bestBidAsk: 0, depth: 0, depth20: 0 }, events_out: 0, records_out: 0, duplicates_dropped: 0, gaps: 0, missing_ids: 0, sink_errors: 0, held_events: 0 },
     watchdogMs: 1000,
     maxBufferEvents: 100,
