@@ -492,8 +492,12 @@ export class AggregatorPipeline {
     const t = this.now();
     for (const [symbol, aux] of this.aux) {
       const st = this.market.get(symbol);
-      // Keep asking while the book stays resyncing: a request can be lost or refused by the REST side.
-      if (!aux.want && st?.status === 'resyncing' && aux.lastRequestMs > 0) aux.want = 'still_resyncing';
+      // Keep asking while the book stays resyncing: a request can be lost or refused by the REST side. Judged
+      // when the request would leave, not when it was first noticed: a book that went live meanwhile (its
+      // snapshot arrived) must not get a needless swap, which readers would see as resyncing.
+      const resyncing = st?.status === 'resyncing';
+      if (aux.want === 'still_resyncing' && !resyncing) aux.want = null;
+      if (!aux.want && resyncing && aux.lastRequestMs > 0) aux.want = 'still_resyncing';
       if (!aux.want || t - aux.lastRequestMs < this.o.reanchorRequestIntervalMs) continue;
       if (aux.outstandingSince !== null && t - aux.outstandingSince > this.o.reanchorTimeoutMs) {
         this.outcome(symbol, aux, 'timeout');
