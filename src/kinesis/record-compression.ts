@@ -5,8 +5,7 @@ import { KplDecodeError } from './errors.js';
  * Optional gzip of whole Kinesis records (a KPL aggregate or a single JSON event), self-describing by the
  * gzip magic so readers need no setting: JSON starts with `{`, KPL with F3 89 9A C2, gzip with 1F 8B.
  * The event JSON is repetitive (the same keys in every event), so it shrinks several times. That cuts
- * shard bandwidth (1 MB/s per shard on AWS) and the cost per byte of kinesis-local, whose processing
- * time grows with payload size.
+ * shard bandwidth (1 MB/s per shard on AWS) and, a little, kinesis-local's time per call.
  */
 export type RecordCompression = 'none' | 'gzip';
 
