@@ -96,7 +96,9 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
   const logLevel = process.env.KINESIS_MOCK_LOG_LEVEL ?? 'WARN';
   const mainJs = join(pkgDir, 'main.js');
   const quiet = (opts.quiet ?? true) && process.env.BTCPIPE_KINESIS_LOCAL_AS_SHIPPED !== '1';
-  const edited = quiet ? quietKinesisLocal(readFileSync(mainJs, 'utf8'), logLevel) : undefined;
+  const quieted = quiet ? quietKinesisLocal(readFileSync(mainJs, 'utf8'), logLevel) : undefined;
+  // Nothing edited (TRACE, or another build): run the file itself, as shipped.
+  const edited = quieted && quieted.applied.length > 0 ? quieted : undefined;
   // The edited source goes in on stdin (`node -`), so the installed package stays untouched; the trailing
   // argument only names the process for ps.
   const child: ChildProcess = spawn(
