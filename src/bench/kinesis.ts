@@ -3,12 +3,15 @@
  * producer's enqueue→acknowledged latency at a steady 5,000 events/s (trade / bestBidAsk / depth mix,
  * KPL aggregation, default linger), and put→get latency through KinesisStreamConsumer, once with the
  * configured poll interval (100 ms) and once with a short one (10 ms); then at 500 events/s, which
- * shows the latency floor when kinesis-local is not saturated (its cost grows with bytes per call).
+ * shows the latency floor when kinesis-local is not saturated (its cost grows with bytes per call). Last,
+ * kinesis-local's CPU per empty GetRecords at a shard's tip as the shard fills, edited and as shipped
+ * (kinesis-local-growth.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { KinesisStreamConsumer, type ConsumedRecord } from '../kinesis/consumer.js';
 import { localKinesisClient, startEmbeddedKinesis } from '../kinesis/embedded.js';
 import { KinesisProducer } from '../kinesis/producer.js';
+import { measureGetRecordsGrowth, type GrowthResult } from './kinesis-local-growth.js';
 import type { BenchSection } from './index.js';
 
 export interface LatencySummary {
@@ -38,6 +41,8 @@ export interface KinesisBenchPhase {
 export interface KinesisBenchResult {
   seconds: number;
   phases: KinesisBenchPhase[];
+  /** kinesis-local's CPU per empty GetRecords at the tip, by records stored in the shard. */
+  getRecordsGrowth: GrowthResult[];
 }
 
 /** [consumer poll interval ms, events/s]: the target rate twice, then a light load for the latency floor. */
@@ -150,7 +155,11 @@ export async function runKinesisBench(opts: { json: boolean; quick: boolean }): 
   } finally {
     await kinesis.stop();
   }
-  const result: KinesisBenchResult = { seconds, phases };
+  // Stored records per point: a local stack at ~50 puts/s stores 40,000 in ~13 minutes.
+  const sizes = opts.quick ? [2_000, 10_000] : [2_000, 20_000, 40_000];
+  const say = opts.json ? undefined : (line: string): void => console.log(line);
+  const getRecordsGrowth = [await measureGetRecordsGrowth(sizes, false, say), await measureGetRecordsGrowth(sizes, true, say)];
+  const result: KinesisBenchResult = { seconds, phases, getRecordsGrowth };
   if (opts.json) {
     console.log(JSON.stringify({ section: 'kinesis', ...result }));
   } else {

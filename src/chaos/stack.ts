@@ -397,6 +397,10 @@ export class LocalStack {
     }
     await this.startKinesis();
     this.say(`kinesis: kinesis-local on ${this.kinesisEndpoint} with ${this.streamNames.join(', ')}`);
+    const skipped = this.kinesis?.skippedEdits ?? [];
+    if (skipped.length > 0) {
+      this.say(`kinesis: this kinesis-local build does not hold the text of edit(s) ${skipped.join(', ')} (src/kinesis/kinesis-local-edits.ts): it runs without them, slower`);
+    }
     await this.startSim();
     this.say(`simulator: REST ${this.simUrl}  SBE ws://127.0.0.1:${this.o.ports.simWs}  symbols ${this.symbols.join(',')}`);
     for (const s of this.services) {

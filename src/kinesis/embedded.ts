@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { freePort } from '../ops/free-port.js';
 import { createKinesisClient } from './client.js';
-import { quietKinesisLocal } from './kinesis-local-quiet.js';
+import { editKinesisLocal } from './kinesis-local-edits.js';
 
 export interface EmbeddedKinesis {
   /** Plain-HTTP endpoint for the AWS SDK, e.g. http://127.0.0.1:4568 */
@@ -20,8 +20,10 @@ export interface EmbeddedKinesis {
   tlsPort: number;
   /** Process id of kinesis-local (a launcher's watchdog must be able to stop it if the launcher dies). */
   pid: number;
-  /** The edits of kinesis-local-quiet.ts made to this emulator (none at LOG_LEVEL TRACE or as shipped). */
-  quietEdits: string[];
+  /** The edits of kinesis-local-edits.ts made to this emulator (none as shipped; the TRACE-only ones not at TRACE). */
+  edits: string[];
+  /** Edits whose text this kinesis-local build does not hold exactly once (another version): not made. */
+  skippedEdits: string[];
   stop(): Promise<void>;
 }
 
@@ -33,10 +35,11 @@ export interface EmbeddedKinesisOptions {
   region?: string;
   startTimeoutMs?: number;
   /**
-   * Skip the TRACE-only logging work of every call (see kinesis-local-quiet.ts). Default true; false, or
-   * BTCPIPE_KINESIS_LOCAL_AS_SHIPPED=1 in the environment, runs the emulator exactly as shipped.
+   * Run the emulator exactly as shipped, without the edits of kinesis-local-edits.ts (its TRACE-only logging
+   * work and its GetRecords search from a shard's first record). Default false; also
+   * BTCPIPE_KINESIS_LOCAL_AS_SHIPPED=1 in the environment.
    */
-  quiet?: boolean;
+  asShipped?: boolean;
 }
 
 /**
@@ -95,10 +98,10 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
   // time for 500 KB calls (measured 430 → 205 ms and 360 → 125 ms) at the cost of memory only under load.
   const logLevel = process.env.KINESIS_MOCK_LOG_LEVEL ?? 'WARN';
   const mainJs = join(pkgDir, 'main.js');
-  const quiet = (opts.quiet ?? true) && process.env.BTCPIPE_KINESIS_LOCAL_AS_SHIPPED !== '1';
-  const quieted = quiet ? quietKinesisLocal(readFileSync(mainJs, 'utf8'), logLevel) : undefined;
+  const asShipped = (opts.asShipped ?? false) || process.env.BTCPIPE_KINESIS_LOCAL_AS_SHIPPED === '1';
+  const result = asShipped ? undefined : editKinesisLocal(readFileSync(mainJs, 'utf8'), logLevel);
   // Nothing edited (TRACE, or another build): run the file itself, as shipped.
-  const edited = quieted && quieted.applied.length > 0 ? quieted : undefined;
+  const edited = result && result.applied.length > 0 ? result : undefined;
   // The edited source goes in on stdin (`node -`), so the installed package stays untouched; the trailing
   // argument only names the process for ps.
   const child: ChildProcess = spawn(
@@ -162,7 +165,8 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
     plainPort,
     tlsPort,
     pid: child.pid ?? -1,
-    quietEdits: edited?.applied ?? [],
+    edits: edited?.applied ?? [],
+    skippedEdits: result?.skipped ?? [],
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
