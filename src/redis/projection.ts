@@ -1,8 +1,7 @@
 /**
  * ProjectionWriter: writes one consumer batch of derived state (order book top levels, 1 s / 5 s trade
  * stats, features, per-minute trade stats) to Redis in one round trip, and readers never see half a batch:
- * one Lua script call per symbol (SYMBOL_WRITE_LUA, atomic on its own), in one MULTI/EXEC when the batch has
- * several symbols. The script skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its
+ * one Lua script call (SYMBOL_WRITE_LUA for one symbol, SYMBOLS_WRITE_LUA for several), atomic as a whole. The script skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its
  * last_update_id backwards, decided inside Redis (a prior GET would race with the re-anchor).
  *
  * Fencing (several aggregators, shard leases): with `fencing`, every part of a symbol's write carries the
@@ -10,14 +9,14 @@
  * scripts.ts); a symbol with no epoch here (its shard is not held) is not sent at all. Either way the
  * symbol is reported in `fenced`, and its caller should drop it.
  *
- * Redis Cluster: a MULTI must stay in one slot, so each symbol's call is sent on its own (all of a symbol's
- * keys share its hash tag), concurrently.
+ * Redis Cluster: a script's keys must share one slot, so each symbol's call is sent on its own (all of a
+ * symbol's keys share its hash tag), concurrently.
  */
 import type { RedisClient } from './connect.js';
 import { encodeMinuteValue, flattenHash, RedisPayloadError, type MinuteStat } from './codec.js';
-import { RedisCommandError, RedisUnavailableError, toRedisError, type LoggerLike, silentLogger } from './errors.js';
+import { RedisUnavailableError, toRedisError, type LoggerLike, silentLogger } from './errors.js';
 import { symbolKeys, TTL_SECONDS } from './keys.js';
-import { scriptedMulti, withScripts, type BtcpipeScripts } from './scripts.js';
+import { withScripts, type BtcpipeScripts } from './scripts.js';
 
 /** Pure data built by the core for one symbol of one batch. */
 export interface SymbolProjection {
@@ -168,8 +167,7 @@ export class ProjectionWriter {
   }
 
   /**
-   * One SYMBOL_WRITE_LUA call per symbol (inside one MULTI when the group has several); returns [symbol,
-   * outcome] for each ob part, in order.
+   * One script call for the group's symbols; returns [symbol, outcome] for each ob part, in order.
    */
   private async execGroup(group: readonly SymbolProjection[]): Promise<[string, ObWriteOutcome][]> {
     const calls: { symbol: string; hasOb: boolean; args: (string | number)[] }[] = [];
@@ -189,18 +187,16 @@ export class ProjectionWriter {
       // A script runs atomically on its own: no MULTI round of commands around a single call.
       outcomes = [await this.redis.btcpipeSymbolWrite(...calls[0].args)];
     } else {
-      const multi = scriptedMulti(this.redis);
-      for (const c of calls) multi.btcpipeSymbolWrite(...c.args);
-      const replies = await multi.exec();
-      if (!replies) throw new ProjectionWriteError('projection write: transaction aborted', true);
-      const failed = replies.find(([e]) => e);
-      if (failed?.[0]) {
-        const re = toRedisError(failed[0], 'projection write');
-        throw new ProjectionWriteError(re.message, re instanceof RedisUnavailableError || !(re instanceof RedisCommandError), {
-          cause: re,
-        });
+      // Not a cluster (a cluster's groups hold one symbol): one command for the batch (SYMBOLS_WRITE_LUA),
+      // not a MULTI of one per symbol.
+      const keys: (string | number)[] = [];
+      const argv: (string | number)[] = [];
+      for (const c of calls) {
+        for (let i = 0; i < SYMBOL_KEYS; i++) keys.push(c.args[i]);
+        argv.push(c.args.length - SYMBOL_KEYS);
+        for (let i = SYMBOL_KEYS; i < c.args.length; i++) argv.push(c.args[i]);
       }
-      outcomes = replies.map(([, r]) => r);
+      outcomes = await this.redis.btcpipeSymbolsWrite(keys.length, ...keys, ...argv);
     }
     const out = refused;
     for (let i = 0; i < calls.length; i++) {
@@ -253,6 +249,9 @@ export class ProjectionWriter {
     return e === undefined ? null : String(e);
   }
 }
+
+/** Keys of one symbol's SYMBOL_WRITE_LUA call (its arguments start with them). */
+const SYMBOL_KEYS = 7;
 
 /** OB_WRITE_LUA's replies. */
 const OB_OUTCOMES: Record<number, ObWriteOutcome> = { 0: 'reanchor', 1: 'written', 2: 'older', 3: 'no_book', 4: 'fenced' };

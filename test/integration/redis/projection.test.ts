@@ -48,7 +48,7 @@ describe('ProjectionWriter', () => {
     expect(w.stats().lastLatencyMs).toBeGreaterThan(0);
   });
 
-  it('sends one command per symbol: one atomic script call, in a MULTI only when the batch has several symbols', async () => {
+  it('sends one command per batch: one atomic script call, whatever the number of symbols', async () => {
     const own = await connect(inject('redisUrl'));
     try {
       const sent: string[] = [];
@@ -71,9 +71,10 @@ describe('ProjectionWriter', () => {
       sent.length = 0;
       await w.write([full(a)]);
       expect(sent).toEqual(['evalsha']);
+      await w.write([full(a), full(b)]); // loads the batch script
       sent.length = 0;
       await w.write([full(a), full(b)]);
-      expect(sent).toEqual(['multi', 'evalsha', 'evalsha', 'exec']);
+      expect(sent).toEqual(['evalsha']);
       for (const s of [a, b]) {
         const k = symbolKeys(s);
         expect(await redis.hgetall(k.ob)).toEqual({ best_bid: '1.5', last_update_id: '7' });
@@ -150,7 +151,37 @@ describe('ProjectionWriter', () => {
     expect(w.stats().errors).toBe(2);
   });
 
-  it('treats a type clash inside the MULTI as a command error', async () => {
+  it("answers each symbol's own outcome, in order, from one batch call, and fences one symbol without the others", async () => {
+    const [ok, flagged, older, noOb, fencedSym] = [uniqueSymbol(), uniqueSymbol(), uniqueSymbol(), uniqueSymbol(), uniqueSymbol()];
+    await redis.set(symbolKeys(flagged).flag, 'someone');
+    await redis.hset(symbolKeys(older).ob, { last_update_id: '50', status: 'live' });
+    await redis.set(symbolKeys(fencedSym).fence, '9');
+    const w = new ProjectionWriter(redis, { fencing: { epochOf: () => 3 } });
+    const part = (symbol: string, id: string) => ({ symbol, ob: { set: { best_bid: '2', last_update_id: id, status: 'live' }, del: [] }, tr1s: { count: id } });
+    const r = await w.write([part(ok, '10'), part(flagged, '10'), part(older, '40'), { symbol: noOb, tr5s: { count: '4' } }, part(fencedSym, '10')]);
+    expect(r.obOutcome).toEqual({ [ok]: 'written', [flagged]: 'reanchor', [older]: 'older', [fencedSym]: 'fenced' });
+    expect(r.fenced).toEqual([fencedSym]);
+    expect(await redis.hgetall(symbolKeys(ok).ob)).toEqual({ best_bid: '2', last_update_id: '10', status: 'live' });
+    expect(await redis.hgetall(symbolKeys(older).ob)).toEqual({ last_update_id: '50', status: 'resyncing' });
+    // The parts other than ob are written for a flagged or older book, and nothing at all for a fenced symbol.
+    for (const s of [ok, flagged, older]) expect(await redis.hget(symbolKeys(s).tr1s, 'count')).toBe(s === older ? '40' : '10');
+    expect(await redis.hget(symbolKeys(noOb).tr5s, 'count')).toBe('4');
+    expect(await redis.exists(symbolKeys(fencedSym).tr1s, symbolKeys(fencedSym).ob)).toBe(0);
+  });
+
+  it('treats a type clash inside a batch as a command error', async () => {
+    const [good, bad] = [uniqueSymbol(), uniqueSymbol()];
+    await redis.set(symbolKeys(bad).ob, 'not a hash');
+    const w = new ProjectionWriter(redis);
+    await expect(
+      w.write([
+        { symbol: good, ob: { set: { a: '1' }, del: [] } },
+        { symbol: bad, ob: { set: { a: '1' }, del: [] } },
+      ]),
+    ).rejects.toMatchObject({ name: 'ProjectionWriteError', retryable: false });
+  });
+
+  it('treats a type clash inside the script as a command error', async () => {
     const s = uniqueSymbol();
     await redis.set(symbolKeys(s).ob, 'not a hash');
     const w = new ProjectionWriter(redis);
