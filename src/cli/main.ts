@@ -13,9 +13,10 @@ import { register as registerDashboard } from './commands/dashboard.js';
 import { register as registerDataset } from './commands/dataset.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerRedisCluster } from './commands/redis-cluster.js';
+import { register as registerKinesisLocal } from './commands/kinesis-local.js';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard, registerChaos, registerTrain, registerDataset, registerRedisCluster];
+const registrations: Array<(program: Command) => void> = [registerDecode, registerBench, registerReplay, registerSim, registerServices, registerUp, registerDashboard, registerChaos, registerTrain, registerDataset, registerRedisCluster, registerKinesisLocal];
 
 const pkg = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),

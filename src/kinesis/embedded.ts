@@ -24,6 +24,8 @@ export interface EmbeddedKinesis {
   edits: string[];
   /** Edits whose text this kinesis-local build does not hold exactly once (another version): not made. */
   skippedEdits: string[];
+  /** Resolves when the emulator's process ends, however it ends, with its exit code (null: killed by a signal). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -135,9 +137,12 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
     child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
-  child.once('exit', () => {
-    exited = true;
-    process.removeListener('exit', killOnExit);
+  const exitCode = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      exited = true;
+      process.removeListener('exit', killOnExit);
+      resolve(code);
+    });
   });
   const endpoint = `http://127.0.0.1:${plainPort}`;
   const client = localKinesisClient(endpoint, opts.region);
@@ -167,6 +172,7 @@ export async function startEmbeddedKinesis(opts: EmbeddedKinesisOptions = {}): P
     pid: child.pid ?? -1,
     edits: edited?.applied ?? [],
     skippedEdits: result?.skipped ?? [],
+    exited: exitCode,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();

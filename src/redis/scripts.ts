@@ -125,6 +125,9 @@ return 1
  *   minutes: n, ttlSeconds, cutoffMs, maxFields, m1, v1, …             (n counts the three numbers too)
  * Returns the ob outcome as OB_WRITE_LUA (0 reanchor, 1 written, 2 older, 3 no_book, 4 fenced; 1 without an
  * ob part). Fenced: nothing at all is written.
+ *
+ * The body is the Lua function write_symbol(K, a) (its keys are KEYS[K + 1..K + 7], its arguments start at
+ * ARGV[a]), shared with SYMBOLS_WRITE_LUA.
  */
 const WRITE_SYMBOL = `${CHUNK}${FENCE}
 local function write_symbol(K, a)

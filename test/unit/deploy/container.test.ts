@@ -155,19 +155,22 @@ describe('compose.yaml', () => {
     expect(svc['ingest-rest'].command).toEqual(['ingest', '--mode', 'rest']);
     expect(svc.sim.command?.[0]).toBe('sim');
     expect(svc.dashboard.command?.[0]).toBe('dashboard');
-    expect(svc.kinesis.entrypoint).toContain('/app/node_modules/kinesis-local/main.js');
+    // Started as `btcpipe up` starts it (with the edits of kinesis-local-edits.ts), on the published port.
+    expect(svc.kinesis.command).toEqual(['kinesis-local', '--port', '4568', '--tls-port', '4567']);
+    expect(svc.kinesis.entrypoint).toBeUndefined();
+    expect(published(svc.kinesis)).toEqual([4568]);
   });
 
   it('builds one image from the Dockerfile runtime target and runs only registered CLI commands', () => {
     const main = readFileSync(join(REPO_ROOT, 'src/cli/main.ts'), 'utf8');
     const commandsDir = join(REPO_ROOT, 'src/cli/commands');
     const registered = new Set(
-      ['decode', 'bench', 'replay', 'sim', 'services', 'up', 'dashboard']
+      ['decode', 'bench', 'replay', 'sim', 'services', 'up', 'dashboard', 'kinesis-local']
         .filter((f) => main.includes(`./commands/${f}.js`))
         .flatMap((f) => [...readFileSync(join(commandsDir, `${f}.ts`), 'utf8').matchAll(/\.command\('([a-z-]+)'\)/g)].map((m) => m[1])),
     );
     for (const [name, s] of Object.entries(svc)) {
-      if (!ownImage(s) || name === 'kinesis') continue;
+      if (!ownImage(s)) continue;
       expect(s.build).toEqual({ context: '.', target: 'runtime' });
       expect(registered, `${name}: ${s.command?.[0]}`).toContain(s.command?.[0]);
     }
