@@ -443,7 +443,7 @@ function describeRun(result: E2eRun): string {
         `of which Kinesis arrival → Redis P50 ${result.arrivalToRedis.p50Ms} ms, P95 ${result.arrivalToRedis.p95Ms} ms, P99 ${result.arrivalToRedis.p99Ms} ms, ` +
         `and GetRecords returned → Redis (the aggregator's own share) P50 ${result.receivedToRedis.p50Ms} ms, P95 ${result.receivedToRedis.p95Ms} ms, P99 ${result.receivedToRedis.p99Ms} ms; ` +
         `redis write avg ${result.redisWriteAvgMs} ms; re-anchors ${result.reanchors}; books live ${result.liveBooks}/${result.symbols}; ` +
-        `RSS ${result.rssMb} MB (+${result.rssGrowthMb} MB after the aggregator started${result.mode === 'in-process' ? '; sim + ingest + aggregator in one process' : '; aggregator process'})\n` +
+        `RSS ${result.rssMb} MB (+${result.rssGrowthMb} MB after the aggregator started${result.mode === 'in-process' ? '; sim + ingest + aggregator in one process' : "; this process: the aggregator and the bench's samples, and with BTCPIPE_E2E_RUNS the heap of the runs before"})\n` +
       `  per hop: frame in → put sent ${hop(h.frameToPutSent)}; put sent → acknowledged ${hop(h.putSentToAck)} (ingestor, last ${h.frameToPutSent.count} events); ` +
         `Kinesis arrival → returned by GetRecords ${hop(h.arrivalToReturned)}; returned → Redis written ${hop(h.returnedToRedis)}\n`
   );

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { startEmbeddedKinesis } from '../../kinesis/embedded.js';
+import { exitOnSignal } from '../stop-on-signal.js';
 
 function portOption(name: string) {
   return (v: string): number => {
@@ -36,13 +37,10 @@ export function register(program: Command): void {
       process.stdout.write(`kinesis-local on ${k.endpoint} (TLS port ${k.tlsPort}, pid ${k.pid}; ${edits})\n`);
       if (k.skippedEdits.length > 0) process.stdout.write(`kinesis-local: this build does not hold the text of edit(s) ${k.skippedEdits.join(', ')}: running without them\n`);
       let stopping = false;
-      const stop = (): void => {
-        if (stopping) return;
+      exitOnSignal(() => {
         stopping = true;
-        void k.stop().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+        return k.stop();
+      });
       const code = await k.exited;
       if (!stopping) {
         process.stderr.write(`btcpipe: kinesis-local exited by itself (code ${String(code)})\n`);

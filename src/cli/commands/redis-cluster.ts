@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { startEmbeddedRedisCluster } from '../../redis/embedded-cluster.js';
+import { exitOnSignal } from '../stop-on-signal.js';
 
 function intOption(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -33,14 +34,7 @@ export function register(program: Command): void {
         process.stdout.write(`  ${n.address}  pid ${pid}  ${what}\n`);
       }
       process.stdout.write(`export REDIS_CLUSTER=true REDIS_CLUSTER_NODES=${cluster.seeds.join(',')}\n`);
-      let stopping = false;
-      const stop = (): void => {
-        if (stopping) return;
-        stopping = true;
-        void cluster.stop().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const stop = exitOnSignal(() => cluster.stop());
       if (opts.duration) setTimeout(stop, opts.duration * 1000);
     });
 }
