@@ -503,16 +503,21 @@ export class AggregatorPipeline {
         this.outcome(symbol, aux, 'timeout');
       }
       const reason = aux.want;
+      // Claimed before the XADD is awaited: the timer and the batch path both call this, and a caller that
+      // looked while the other's request was on its way sent a second one (two 'no-book' at every cold start).
+      const lastRequestMs = aux.lastRequestMs;
+      aux.want = null;
+      aux.lastRequestMs = t;
       try {
         await requestReanchor(this.redis, symbol, reason);
       } catch (err) {
         this.c.reanchor_request_errors++;
+        aux.want ??= reason;
+        aux.lastRequestMs = lastRequestMs;
         (log ?? this.logger)?.warn({ symbol, reason, err: err instanceof Error ? err.message : String(err) }, 're-anchor request failed; will retry');
         continue;
       }
       this.c.reanchor_requests++;
-      aux.want = null;
-      aux.lastRequestMs = t;
       aux.outstandingSince ??= t;
       this.hooks.onReanchorRequest?.(symbol, reason);
       (log ?? this.logger)?.info({ symbol, reason }, 're-anchor requested');

@@ -79,6 +79,45 @@ describe('re-anchor requests', () => {
     expect(await requestsFor(sym)).toEqual(['no-book', 'still_resyncing', 'still_resyncing']);
   });
 
+  it('sends one request when the timer looks while the batch path is still sending its request', async () => {
+    const { sym, p, diff } = setup();
+    // The batch path applies the diff (no book yet: a request is wanted) and sends; the timer's calls come
+    // while that XADD is on its way, as they did at every cold start of `btcpipe up` (two 'no-book' 1 ms apart).
+    let batchDone = false;
+    const batch = p.ingestEvents([diff(101)]).then(() => (batchDone = true));
+    const timer: Promise<void>[] = [];
+    while (!batchDone) {
+      timer.push(p.sendReanchorRequests());
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([batch, ...timer]);
+    expect(timer.length).toBeGreaterThan(1);
+    expect(await requestsFor(sym)).toEqual(['no-book']);
+    expect(p.counters().reanchor_requests).toBe(1);
+  });
+
+  it('asks again at the next call, not an interval later, when a request could not be sent', async () => {
+    const sym = uniqueSymbol('REQ');
+    const clock = { ms: 1_800_000_000_000 };
+    // The real client, with its XADD refused while `down` holds (as when Redis drops the connection).
+    let down = true;
+    const flaky = new Proxy(redis, {
+      get(target, prop, receiver) {
+        if (prop === 'xadd' && down) return () => Promise.reject(new Error('Connection is closed.'));
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const p = new AggregatorPipeline({ redis: flaky, writer: new ProjectionWriter(redis), reanchorRequestIntervalMs: 5000, now: () => clock.ms });
+    await p.ingestEvents([{ type: 'depth', symbol: sym, event_ts: clock.ms * 1000, source: 'sbe', first_update_id: 7, final_update_id: 7, bids: [['1.00', '1']], asks: [] }]);
+    expect(p.counters()).toMatchObject({ reanchor_requests: 0, reanchor_request_errors: 1 });
+    down = false;
+    clock.ms += 10;
+    await p.sendReanchorRequests();
+    expect(await requestsFor(sym)).toEqual(['no-book']);
+    expect(p.counters()).toMatchObject({ reanchor_requests: 1, reanchor_request_errors: 1 });
+  });
+
   it('sends one request when two callers (the batch path and the timer) look at the same moment', async () => {
     const { sym, p, diff } = setup();
     await p.ingestEvents([diff(101)]);
