@@ -1,8 +1,9 @@
 /**
  * ProjectionWriter: writes one consumer batch of derived state (order book top levels, 1 s / 5 s trade
  * stats, features, per-minute trade stats) to Redis in one round trip, and readers never see half a batch:
- * one Lua script call (SYMBOL_WRITE_LUA for one symbol, SYMBOLS_WRITE_LUA for several), atomic as a whole. The script skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its
- * last_update_id backwards, decided inside Redis (a prior GET would race with the re-anchor).
+ * one Lua script call (SYMBOL_WRITE_LUA for one symbol, SYMBOLS_WRITE_LUA for several), atomic as a whole.
+ * The script skips `ob:{SYM}` while `reanchor:{SYM}` exists and never moves its last_update_id backwards,
+ * decided inside Redis (a prior GET would race with the re-anchor).
  *
  * Fencing (several aggregators, shard leases): with `fencing`, every part of a symbol's write carries the
  * epoch of the lease its records came under and is refused inside Redis when `fence:{SYM}` is higher (see
