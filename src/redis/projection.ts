@@ -254,7 +254,7 @@ export class ProjectionWriter {
 /** Keys of one symbol's SYMBOL_WRITE_LUA call (its arguments start with them). */
 const SYMBOL_KEYS = 7;
 
-/** OB_WRITE_LUA's replies. */
+/** SYMBOL_WRITE_LUA's ob outcomes. */
 const OB_OUTCOMES: Record<number, ObWriteOutcome> = { 0: 'reanchor', 1: 'written', 2: 'older', 3: 'no_book', 4: 'fenced' };
 
 /** The write's last_update_id as the script compares it ('' = no book); anything else is bad input. */

@@ -4,7 +4,6 @@
  * its preconditions before its first write. Registered with ioredis `defineCommand`: the first call on a
  * socket sends EVAL (loading the script), later calls EVALSHA — also inside MULTI and after reconnects.
  */
-import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './connect.js';
 
 /** HSET/HDEL argument chunks stay far below Lua's unpack() limit (~8000). */
@@ -47,10 +46,20 @@ end
 `;
 
 /**
- * The aggregator's write of `ob:{SYM}`. KEYS: flag, ob, fence. ARGV: epoch ('' = unfenced), writeId,
- * nSetArgs, f1, v1, … (nSetArgs items), then fields to delete. writeId is the write's last_update_id as a
- * decimal integer, or '' when the writer has no book yet. HDEL runs before HSET so a field named in both
- * ends up set.
+ * Everything one projection write does for one symbol, as ONE command: the aggregator sends a batch several
+ * times a second, and the client and server cost is per command. The fence is checked once (every part
+ * carries the same epoch). A script runs atomically, so readers see all of it or none of it.
+ *
+ * KEYS: flag, ob, fence, tr1s, tr5s, feat, minutes.
+ * ARGV: epoch ('' = unfenced), then the parts, each led by its argument count (0 = part absent):
+ *   ob:      n, writeId, nSetArgs, f1, v1, …, then fields to delete   (n counts writeId and nSetArgs too)
+ *   tr1s, tr5s, feat (each): n, ttlSeconds, f1, v1, …                  (n counts ttlSeconds too)
+ *   minutes: n, ttlSeconds, cutoffMs, maxFields, m1, v1, …             (n counts the three numbers too)
+ * writeId is the write's last_update_id as a decimal integer, or '' when the writer has no book yet. HDEL runs
+ * before HSET so a field named in both ends up set. tr 1 s, tr 5 s and feat are replaced whole (DEL + HSET +
+ * EXPIRE), so readers see the old hash or the new one. Minutes are set, and once the hash holds more than
+ * maxFields those older than cutoffMs are pruned (HLEN is O(1), so the scan runs only when there is something
+ * to prune).
  *
  * The guard is decided here, not by the caller, because a GET before the write would race with the swap:
  * - a lower lease epoch than the symbol's fence → nothing is written (not even a status) → 4;
@@ -61,70 +70,7 @@ end
  * - the write carries no book (writeId '') but a book is stored → it cannot prove it is not older, so it
  *   may only say `status=resyncing` → 3; over no stored book it is applied as given;
  * - otherwise (equal or higher id, or no numeric id stored) the write is applied → 1.
- */
-export const OB_WRITE_LUA = `${CHUNK}${FENCE}
-if fenced(KEYS[3], ARGV[1]) then return 4 end
-local function mark_resyncing()
-  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'resyncing') end
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then mark_resyncing() return 0 end
-local stored = tonumber(redis.call('HGET', KEYS[2], 'last_update_id') or '')
-if stored ~= nil then
-  if ARGV[2] == '' then mark_resyncing() return 3 end
-  if tonumber(ARGV[2]) < stored then mark_resyncing() return 2 end
-end
-local nset = tonumber(ARGV[3])
-if #ARGV > nset + 3 then hdel_range(KEYS[2], nset + 4, #ARGV) end
-if nset > 0 then hset_range(KEYS[2], 4, nset + 3) end
-return 1
-`;
-
-/**
- * Replace a hash (tr 1 s / 5 s, feat) behind the fence: DEL + HSET + EXPIRE as one step, so readers see the
- * old hash or the new one. KEYS: hash, fence. ARGV: epoch, ttlSeconds, f1, v1, …. Returns 1, or 4 when fenced.
- */
-export const FENCED_HASH_LUA = `${CHUNK}${FENCE}
-if fenced(KEYS[2], ARGV[1]) then return 4 end
-redis.call('DEL', KEYS[1])
-if #ARGV > 2 then hset_range(KEYS[1], 3, #ARGV) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-/**
- * KEYS: minutes hash, fence. ARGV: epoch ('' = unfenced), ttlSeconds, cutoffMs, maxFields, m1, v1, …
- * Sets the given minutes, and once the hash holds more than maxFields prunes minutes older than cutoffMs
- * (HLEN is O(1), so the scan runs only when there is something to prune). Returns 1, or 4 when fenced.
- */
-export const MINUTES_WRITE_LUA = `${CHUNK}${FENCE}
-if fenced(KEYS[2], ARGV[1]) then return 4 end
-if #ARGV > 4 then hset_range(KEYS[1], 5, #ARGV) end
-if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[4]) then
-  local cutoff = tonumber(ARGV[3])
-  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-    local n = tonumber(f)
-    if n == nil or n < cutoff then redis.call('HDEL', KEYS[1], f) end
-  end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-/**
- * Everything one projection write does for one symbol, as ONE command: the aggregator sends a batch several
- * times a second, and the client and server cost is per command (the MULTI of ob script + DEL/HSET/EXPIRE per
- * hash + minutes script it replaces was a dozen). Same effects, in the same order, as OB_WRITE_LUA then
- * FENCED_HASH_LUA (or DEL + HSET + EXPIRE) for tr 1 s, tr 5 s and feat, then MINUTES_WRITE_LUA; the fence is
- * checked once (every part carries the same epoch). A script runs atomically, so readers still see all of
- * it or none of it.
- *
- * KEYS: flag, ob, fence, tr1s, tr5s, feat, minutes.
- * ARGV: epoch ('' = unfenced), then the parts, each led by its argument count (0 = part absent):
- *   ob:      n, writeId, nSetArgs, f1, v1, …, then fields to delete   (n counts writeId and nSetArgs too)
- *   tr1s, tr5s, feat (each): n, ttlSeconds, f1, v1, …                  (n counts ttlSeconds too)
- *   minutes: n, ttlSeconds, cutoffMs, maxFields, m1, v1, …             (n counts the three numbers too)
- * Returns the ob outcome as OB_WRITE_LUA (0 reanchor, 1 written, 2 older, 3 no_book, 4 fenced; 1 without an
- * ob part). Fenced: nothing at all is written.
+ * Returns that ob outcome (1 without an ob part).
  *
  * The body is the Lua function write_symbol(K, a) (its keys are KEYS[K + 1..K + 7], its arguments start at
  * ARGV[a]), shared with SYMBOLS_WRITE_LUA.
@@ -310,13 +256,9 @@ return 0
 `;
 
 type ScriptCall<R> = (...args: (string | number)[]) => Promise<R>;
-type ChainCall = (...args: (string | number)[]) => ChainableCommander;
 
 /** The commands defineCommand adds (numberOfKeys fixed where the key count is fixed). */
 export interface BtcpipeScripts {
-  btcpipeObWrite: ScriptCall<number>;
-  btcpipeMinutesWrite: ScriptCall<number>;
-  btcpipeFencedHash: ScriptCall<number>;
   btcpipeSymbolWrite: ScriptCall<number>;
   btcpipeSymbolsWrite: ScriptCall<number[]>;
   btcpipeStagingWrite: ScriptCall<number>;
@@ -327,21 +269,11 @@ export interface BtcpipeScripts {
   btcpipeObMarkStale: ScriptCall<number>;
 }
 
-export interface BtcpipeChainScripts {
-  btcpipeObWrite: ChainCall;
-  btcpipeMinutesWrite: ChainCall;
-  btcpipeFencedHash: ChainCall;
-  btcpipeSymbolWrite: ChainCall;
-}
-
 const registered = new WeakSet<object>();
 
 /** Define the scripts on a client once; returns the client typed with them. */
 export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
   if (!registered.has(redis)) {
-    redis.defineCommand('btcpipeObWrite', { numberOfKeys: 3, lua: OB_WRITE_LUA });
-    redis.defineCommand('btcpipeMinutesWrite', { numberOfKeys: 2, lua: MINUTES_WRITE_LUA });
-    redis.defineCommand('btcpipeFencedHash', { numberOfKeys: 2, lua: FENCED_HASH_LUA });
     redis.defineCommand('btcpipeSymbolWrite', { numberOfKeys: 7, lua: SYMBOL_WRITE_LUA });
     // Variable key counts: the caller passes numkeys first.
     redis.defineCommand('btcpipeSymbolsWrite', { lua: SYMBOLS_WRITE_LUA });
@@ -354,9 +286,4 @@ export function withScripts(redis: RedisClient): RedisClient & BtcpipeScripts {
     registered.add(redis);
   }
   return redis as RedisClient & BtcpipeScripts;
-}
-
-/** A MULTI of a client on which withScripts ran, typed with the chainable script commands. */
-export function scriptedMulti(redis: RedisClient & BtcpipeScripts): ChainableCommander & BtcpipeChainScripts {
-  return redis.multi() as ChainableCommander & BtcpipeChainScripts;
 }
