@@ -256,7 +256,8 @@ export function createAggregatorService(config: BtcpipeConfig, logger: Logger, d
       startId: await lastReanchorDoneId(redis),
       logger,
       onDone: async (entry) => {
-        const log = logger.child({ cid: correlationId(), symbol: entry.symbol });
+        // No `symbol` binding: the applied line names it, and a request this sends may be another symbol's.
+        const log = logger.child({ cid: correlationId() });
         const outcome = pl.applyReanchorDone(entry, log);
         if (outcome === 'unknown_symbol') return;
         await pl.sendReanchorRequests(log);
