@@ -448,7 +448,7 @@ async function getRecordsCalls(aggregator: { stats(): Promise<unknown> | unknown
 
 /** With several symbols: the range of their own P95s and the worst symbol (one slow symbol shows here). */
 function perSymbolP95(r: StalenessSummary): string {
-  const entries = Object.entries(r.p95ByKeyMs ?? {});
+  const entries = Object.entries(r.p95ByKeyMs);
   if (entries.length < 2) return '';
   entries.sort((a, b) => a[1] - b[1]);
   const [worstKey, worst] = entries[entries.length - 1];

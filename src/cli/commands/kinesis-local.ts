@@ -1,14 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startEmbeddedKinesis } from '../../kinesis/embedded.js';
+import { intOption } from '../int-option.js';
 import { exitOnSignal } from '../stop-on-signal.js';
 
-function portOption(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new InvalidArgumentError(`${name} must be a port 1-65535, got ${JSON.stringify(v)}`);
-    return n;
-  };
-}
+const portOption = (name: string): ((v: string) => number) => intOption(name, 1, 65_535, 'a port');
 
 interface KinesisLocalCliOptions {
   port: number;

@@ -1,14 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startEmbeddedRedisCluster } from '../../redis/embedded-cluster.js';
+import { intOption } from '../int-option.js';
 import { exitOnSignal } from '../stop-on-signal.js';
-
-function intOption(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}-${max}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-}
 
 interface RedisClusterCliOptions {
   masters: number;
