@@ -63,9 +63,12 @@ export function rSquared(truth: readonly number[], predicted: readonly number[])
   mean /= n;
   let sse = 0;
   let sst = 0;
+  let constant = true;
   for (let i = 0; i < n; i++) {
     sse += (truth[i] - predicted[i]) ** 2;
     sst += (truth[i] - mean) ** 2;
+    if (truth[i] !== truth[0]) constant = false;
   }
-  return sst > 0 ? 1 - sse / sst : NaN;
+  // Equal values have no variance to explain; the rounding of their mean would leave a tiny sst and an R² of −1e31.
+  return sst > 0 && !constant ? 1 - sse / sst : NaN;
 }

@@ -54,6 +54,9 @@ export class OnlineScore {
   /** Welford running mean and sum of squared deviations of the realized return (SST without cancellation). */
   private meanRet = 0;
   private m2Ret = 0;
+  private firstRet = 0;
+  /** Some scored return differs from the first (else R² is undefined, whatever rounding leaves in m2Ret). */
+  private retsVary = false;
 
   constructor(
     readonly horizonUs: number,
@@ -92,6 +95,8 @@ export class OnlineScore {
       this.n++;
       this.sse += (ret - p.expectedRet) ** 2;
       this.sseBase += ret ** 2;
+      if (this.n === 1) this.firstRet = ret;
+      else if (ret !== this.firstRet) this.retsVary = true;
       const delta = ret - this.meanRet;
       this.meanRet += delta / this.n;
       this.m2Ret += delta * (ret - this.meanRet);
@@ -118,7 +123,8 @@ export class OnlineScore {
       baseline_macro_f1: num(macroF1FromConfusion(this.confBase)),
       mse: n > 0 ? this.sse / n : null,
       baseline_mse: n > 0 ? this.sseBase / n : null,
-      r2: n > 0 && sst > 0 ? 1 - this.sse / sst : null,
+      // As rSquared: returns that are all equal have no variance to explain (R² undefined).
+      r2: n > 0 && sst > 0 && this.retsVary ? 1 - this.sse / sst : null,
     };
   }
 }

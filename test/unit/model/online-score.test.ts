@@ -70,3 +70,15 @@ describe('online score', () => {
     );
   });
 });
+
+describe('R² of returns that are all equal', () => {
+  it('is undefined in the batch and the running score alike, not the −1e31 the rounding of their mean gave', () => {
+    // fast-check's counterexample: three predictions whose horizons all end after the one mid move.
+    const r = Math.log(49_995 / 50_000);
+    expect(rSquared([r, r, r], [0, 0, 0])).toBeNaN();
+    const s = new OnlineScore(10_000_000, 1.5e-4);
+    for (const t of [0, 2_000_000, 4_000_000]) s.add({ eventTsUs: t, mid: 50_000, direction: 1, expectedRet: 0 });
+    s.resolve(14_000_000, (t) => (t >= 6_000_000 ? 49_995 : 50_000));
+    expect(s.snapshot()).toMatchObject({ scored: 3, r2: null });
+  });
+});
