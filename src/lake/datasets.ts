@@ -39,7 +39,8 @@ export class EmptyDatasetError extends Error {
   }
 }
 
-function write(dataset: string, columnData: ColumnSource[]): Uint8Array {
+/** A bronze Parquet file of these columns, tagged with its dataset and the lake's schema version. */
+export function writeParquet(dataset: string, columnData: ColumnSource[]): Uint8Array {
   if (columnData[0].data.length === 0) throw new EmptyDatasetError(dataset);
   const buf = parquetWriteBuffer({
     columnData,
@@ -60,7 +61,7 @@ export const AGG_TRADES_COLUMNS = [
 ] as const;
 
 export function encodeAggTrades(symbol: string, trades: readonly RestAggTrade[]): Uint8Array {
-  return write('agg_trades', [
+  return writeParquet('agg_trades', [
     utf8('symbol', trades.map(() => symbol)),
     int64('agg_id', trades.map((t) => t.a)),
     utf8('price', trades.map((t) => t.p)),
@@ -79,7 +80,7 @@ export const KLINES_COLUMNS = [
 ] as const;
 
 export function encodeKlines(symbol: string, klines: readonly RestKline[]): Uint8Array {
-  return write('klines_1m', [
+  return writeParquet('klines_1m', [
     utf8('symbol', klines.map(() => symbol)),
     int64('open_time', klines.map((k) => k[0])),
     utf8('open', klines.map((k) => k[1])),
@@ -114,7 +115,7 @@ export function encodeDepthSnapshot(symbol: string, depth: DepthResponse, tsMs: 
   };
   add('bid', depth.bids);
   add('ask', depth.asks);
-  return write('depth_snapshots', [
+  return writeParquet('depth_snapshots', [
     utf8('symbol', side.map(() => symbol)),
     int64('last_update_id', side.map(() => depth.lastUpdateId)),
     int64('snapshot_ts_ms', side.map(() => tsMs)),
@@ -277,61 +278,5 @@ export const STREAM_DATASETS: Readonly<Record<StreamDatasetName, StreamDatasetDe
 };
 
 export type Cell = string | number | boolean | null | Uint8Array | readonly Level[];
-/** One row, keyed by column name (plain data: it crosses a worker_threads boundary). */
+/** One row, keyed by column name. */
 export type StreamRow = Record<string, Cell | undefined>;
-
-export class StreamRowError extends Error {
-  override readonly name = 'StreamRowError';
-}
-
-function column(def: StreamDatasetDef, c: LakeColumn, rows: readonly StreamRow[]): ColumnSource {
-  const bad = (i: number, v: unknown): never => {
-    throw new StreamRowError(`${def.name}.${c.name} row ${i}: ${JSON.stringify(v)?.slice(0, 60)} is not a ${c.nullable ? 'nullable ' : ''}${c.type}`);
-  };
-  const cell = (r: StreamRow, i: number): unknown => {
-    const v = r[c.name];
-    if (v === undefined || v === null) return c.nullable ? null : bad(i, v);
-    return v;
-  };
-  switch (c.type) {
-    case 'INT64': {
-      const data = rows.map((r, i) => {
-        const v = cell(r, i);
-        if (v === null) return null;
-        return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : bad(i, v);
-      });
-      return { name: c.name, type: 'INT64', nullable: c.nullable, data: c.nullable ? data : BigInt64Array.from(data as bigint[]) };
-    }
-    case 'INT32': {
-      const data = rows.map((r, i) => {
-        const v = cell(r, i);
-        return v === null || (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 31) ? v : bad(i, v);
-      });
-      return { name: c.name, type: 'INT32', nullable: c.nullable, data };
-    }
-    case 'STRING':
-      return { name: c.name, type: 'STRING', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || typeof v === 'string' ? v : bad(i, v); }) };
-    case 'BOOLEAN':
-      return { name: c.name, type: 'BOOLEAN', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || typeof v === 'boolean' ? v : bad(i, v); }) };
-    case 'JSON':
-      return { name: c.name, type: 'JSON', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || Array.isArray(v) ? v : bad(i, v); }) };
-    case 'BYTE_ARRAY':
-      return { name: c.name, type: 'BYTE_ARRAY', nullable: c.nullable, data: rows.map((r, i) => { const v = cell(r, i); return v === null || v instanceof Uint8Array ? v : bad(i, v); }) };
-  }
-}
-
-/** One Parquet file of `rows` (in the order given). Throws EmptyDatasetError for no rows, StreamRowError for a bad cell. */
-export function encodeStreamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Uint8Array {
-  if (rows.length === 0) throw new EmptyDatasetError(dataset);
-  const def = STREAM_DATASETS[dataset];
-  const buf = parquetWriteBuffer({
-    columnData: def.columns.map((c) => column(def, c, rows)),
-    rowGroupSize: 100_000,
-    kvMetadata: [
-      { key: 'btcpipe.dataset', value: dataset },
-      { key: 'btcpipe.schema_version', value: LAKE_SCHEMA_VERSION },
-    ],
-    createdBy: 'btcpipe lake',
-  });
-  return new Uint8Array(buf);
-}

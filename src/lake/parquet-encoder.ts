@@ -4,14 +4,17 @@ import { Worker } from 'node:worker_threads';
 import type { DepthResponse, RestAggTrade, RestKline } from '../binance/rest-types.js';
 import type { StreamDatasetName, StreamRow } from './datasets.js';
 import { fromJobFailure, runParquetJob, type ParquetJob, type ParquetJobFailure } from './parquet-jobs.js';
+import { columnsOf, type StreamColumns } from './stream-columns.js';
 
 /** Turns archiver rows into Parquet file bytes, inline or on a worker thread. */
 export interface ParquetEncoder {
   aggTrades(symbol: string, rows: readonly RestAggTrade[]): Promise<Uint8Array>;
   klines(symbol: string, rows: readonly RestKline[]): Promise<Uint8Array>;
   depthSnapshot(symbol: string, depth: DepthResponse, tsMs: number): Promise<Uint8Array>;
-  /** Rows of a whole-stream dataset (src/lake/datasets.ts STREAM_DATASETS). */
+  /** Rows of a whole-stream dataset (src/lake/datasets.ts STREAM_DATASETS); a bad cell rejects with StreamRowError. */
   streamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Promise<Uint8Array>;
+  /** A run of a whole-stream dataset's rows held as columns (the archiver's buffers). */
+  streamColumns(columns: StreamColumns): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -28,7 +31,16 @@ abstract class JobEncoder implements ParquetEncoder {
     return this.run({ kind: 'depthSnapshot', symbol, depth, tsMs });
   }
   streamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Promise<Uint8Array> {
-    return this.run({ kind: 'streamRows', dataset, rows });
+    let columns: StreamColumns;
+    try {
+      columns = columnsOf(dataset, rows);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.run({ kind: 'streamColumns', columns });
+  }
+  streamColumns(columns: StreamColumns): Promise<Uint8Array> {
+    return this.run({ kind: 'streamColumns', columns });
   }
 }
 
@@ -78,7 +90,7 @@ export class ParquetWorkerEncoder extends JobEncoder {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, job });
+      worker.postMessage({ id, job }, transferable(job));
     });
   }
 
@@ -114,6 +126,17 @@ export class ParquetWorkerEncoder extends JobEncoder {
     this.worker = undefined;
     if (w) await w.terminate();
   }
+}
+
+/** The column arrays of a job: moved to the worker, not copied (each is a slice of its own, used once). */
+function transferable(job: ParquetJob): ArrayBuffer[] {
+  if (job.kind !== 'streamColumns') return [];
+  const out: ArrayBuffer[] = [];
+  for (const d of Object.values(job.columns.columns)) {
+    if (d.kind === 'num' || d.kind === 'bool') out.push(d.values.buffer as ArrayBuffer);
+    else if (d.kind === 'bytes') out.push(d.data.buffer as ArrayBuffer, d.starts.buffer as ArrayBuffer, d.lens.buffer as ArrayBuffer);
+  }
+  return out;
 }
 
 /** The compiled worker next to this module (dist/lake/parquet-worker.js); absent when running from sources. */

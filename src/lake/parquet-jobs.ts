@@ -1,12 +1,14 @@
 import type { DepthResponse, RestAggTrade, RestKline } from '../binance/rest-types.js';
-import { EmptyDatasetError, encodeAggTrades, encodeDepthSnapshot, encodeKlines, encodeStreamRows, type StreamDatasetName, type StreamRow } from './datasets.js';
+import { EmptyDatasetError, encodeAggTrades, encodeDepthSnapshot, encodeKlines } from './datasets.js';
+import type { StreamColumns } from './stream-columns.js';
+import { encodeStreamColumns } from './stream-encode.js';
 
 /** One Parquet encoding, as plain data so it can cross a worker_threads boundary (structured clone). */
 export type ParquetJob =
   | { kind: 'aggTrades'; symbol: string; rows: readonly RestAggTrade[] }
   | { kind: 'klines'; symbol: string; rows: readonly RestKline[] }
   | { kind: 'depthSnapshot'; symbol: string; depth: DepthResponse; tsMs: number }
-  | { kind: 'streamRows'; dataset: StreamDatasetName; rows: readonly StreamRow[] };
+  | { kind: 'streamColumns'; columns: StreamColumns };
 
 export function runParquetJob(job: ParquetJob): Uint8Array {
   switch (job.kind) {
@@ -16,8 +18,8 @@ export function runParquetJob(job: ParquetJob): Uint8Array {
       return encodeKlines(job.symbol, job.rows);
     case 'depthSnapshot':
       return encodeDepthSnapshot(job.symbol, job.depth, job.tsMs);
-    case 'streamRows':
-      return encodeStreamRows(job.dataset, job.rows);
+    case 'streamColumns':
+      return encodeStreamColumns(job.columns);
   }
 }
 

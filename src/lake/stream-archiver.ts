@@ -1,13 +1,14 @@
 import type { MarketEvent } from '../core/events.js';
 import { StreamSequenceMonitor } from '../core/stream-sequence.js';
 import type { StreamDatasetName, StreamRow } from './datasets.js';
+import { columnsOf, StreamColumnBuffer, StreamRowError, type StreamColumns } from './stream-columns.js';
 import { DEFAULT_BRONZE_PREFIX, hourIndex, newestRangeEnd, partitionPrefix, rangeFileKey, streamHoleKey } from './keys.js';
 import type { LakeWriter } from './lake-writer.js';
 import { KeyedSerializer } from './serial.js';
-import { approxRowBytes, cutFiles, eventRow, filledTradeRow, type ArchiveRow, type EventDataset, type FilledTrade, type RecordMeta } from './stream-rows.js';
+import { cutFiles, eventRow, filledTradeRow, type EventDataset, type FilledTrade, type RecordMeta } from './stream-rows.js';
 
-/** Encodes rows of one whole-stream dataset into a Parquet file (a worker thread in the service). */
-export type StreamRowsEncoder = (dataset: StreamDatasetName, rows: StreamRow[]) => Promise<Uint8Array>;
+/** Encodes a run of one whole-stream dataset's rows into a Parquet file (a worker thread in the service). */
+export type StreamColumnsEncoder = (columns: StreamColumns) => Promise<Uint8Array>;
 
 /** Fetches the trades with ids in [fromId, toId] the venue still serves (fewer when it no longer has them). */
 export type TradeFiller = (symbol: string, fromId: number, toId: number) => Promise<FilledTrade[]>;
@@ -33,20 +34,22 @@ export interface StreamArchiverHooks {
   onHole?(hole: StreamHole): void;
   /** Rows skipped at flush because the lake already holds them (a restart re-reading past its checkpoint). */
   onAlreadyArchived?(dataset: EventDataset, rows: number): void;
+  /** An event whose row does not fit its dataset (a defect upstream): counted, never buffered. */
+  onBadRow?(dataset: EventDataset, err: StreamRowError): void;
   onFile?(info: { dataset: StreamDatasetName; key: string; rows: number; bytes: number }): void;
   onFlush?(info: { files: number; rows: number; seconds: number }): void;
 }
 
 export interface StreamArchiverOptions {
   writer: LakeWriter;
-  encode: StreamRowsEncoder;
+  encode: StreamColumnsEncoder;
   bronzePrefix?: string;
   fill?: TradeFiller;
   /** Most rows per file (bounds the encoder's memory). Default 100 000. */
   maxRowsPerFile?: number;
   /** Flush everything once this many rows are buffered. Default 200 000. */
   maxBufferedRows?: number;
-  /** Flush everything once the buffered rows weigh about this much. Default 64 MiB. */
+  /** Flush everything once the buffers hold this many bytes (their arrays, SBE bytes and strings). Default 64 MiB. */
   maxBufferedBytes?: number;
   /** Flush everything once the oldest buffered row waited this long. Default 60 s. */
   flushIntervalMs?: number;
@@ -57,7 +60,7 @@ export interface StreamArchiverOptions {
 interface Buffer {
   dataset: EventDataset;
   symbol: string;
-  rows: ArchiveRow[];
+  rows: StreamColumnBuffer;
 }
 
 const STREAM_OF: Partial<Record<MarketEvent['type'], StreamHole['stream']>> = { depth: 'depth', trade: 'trade' };
@@ -79,7 +82,7 @@ export class StreamArchiver {
   private readonly seq = new StreamSequenceMonitor();
   private readonly buffers = new Map<string, Buffer>();
   /** Filled trades, apart from the stream's rows (their ids lie below what the stream has reached). */
-  private fills: ArchiveRow[][] = [];
+  private fills: Buffer[] = [];
   private holes: StreamHole[] = [];
   /** Last event time per symbol and stream (the "before" of a hole). */
   private readonly lastTs = new Map<string, number>();
@@ -87,9 +90,8 @@ export class StreamArchiver {
   private readonly written = new Map<string, number>();
   private readonly listed = new Set<string>();
   private rows = 0;
-  private bytes = 0;
   private oldestMs: number | undefined;
-  private readonly counts = { events: 0, duplicates: 0, holes: 0, holes_open: 0, filled: 0, files: 0, rows_written: 0, already_archived: 0 };
+  private readonly counts = { events: 0, bad_rows: 0, duplicates: 0, holes: 0, holes_open: 0, filled: 0, files: 0, rows_written: 0, already_archived: 0 };
   private lastHole: StreamHole | undefined;
   private lastFlushMs: number | undefined;
 
@@ -141,7 +143,7 @@ export class StreamArchiver {
     return {
       ...this.counts,
       buffered_rows: this.bufferedRows,
-      buffered_bytes: this.bytes,
+      buffered_bytes: this.bufferedBytes,
       last_flush: this.lastFlushMs ? new Date(this.lastFlushMs).toISOString() : null,
       last_hole: this.lastHole ?? null,
       sequences: this.seq.positions(),
@@ -157,32 +159,44 @@ export class StreamArchiver {
     return this.lastHole;
   }
 
+  /** What the buffers hold, bytes (filled trades included). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const b of this.buffers.values()) n += b.rows.bytes;
+    for (const b of this.fills) n += b.rows.bytes;
+    return n;
+  }
+
   private flushDue(): boolean {
     if (this.bufferedRows === 0) return false;
-    if (this.rows >= this.o.maxBufferedRows || this.bytes >= this.o.maxBufferedBytes) return true;
+    if (this.rows >= this.o.maxBufferedRows || this.bufferedBytes >= this.o.maxBufferedBytes) return true;
     return this.oldestMs !== undefined && this.o.now() - this.oldestMs >= this.o.flushIntervalMs;
   }
 
-  private push(key: string, r: ArchiveRow): void {
-    let b = this.buffers.get(key);
-    if (!b) {
-      b = { dataset: r.dataset, symbol: r.symbol, rows: [] };
-      this.buffers.set(key, b);
-    }
-    b.rows.push(r);
-    this.count(r, 1);
-  }
-
-  private count(r: ArchiveRow, sign: 1 | -1): void {
-    this.rows += sign;
-    this.bytes += sign * approxRowBytes(r);
-    if (sign > 0) this.oldestMs ??= this.o.now();
+  private counted(n: number): void {
+    this.rows += n;
+    if (n > 0) this.oldestMs ??= this.o.now();
   }
 
   private async add(ev: MarketEvent, meta: RecordMeta): Promise<void> {
     const r = eventRow(ev, meta);
+    const key = `${r.dataset}\u0000${r.symbol}`;
+    let b = this.buffers.get(key);
+    if (!b) {
+      b = { dataset: r.dataset, symbol: r.symbol, rows: new StreamColumnBuffer(r.dataset) };
+      this.buffers.set(key, b);
+    }
+    try {
+      b.rows.push(r.row, r.id, r.tsMs);
+    } catch (err) {
+      if (!(err instanceof StreamRowError)) throw err;
+      this.counts.bad_rows++;
+      this.hooks.onBadRow?.(r.dataset, err);
+      return;
+    }
     const verdict = this.seq.check(ev);
     if (verdict.kind === 'duplicate') {
+      b.rows.dropBack(1);
       this.counts.duplicates++;
       this.hooks.onDuplicate?.(r.dataset);
       return;
@@ -212,7 +226,7 @@ export class StreamArchiver {
     this.lastTs.set(tsKey, ev.event_ts);
     this.counts.events++;
     this.hooks.onEvent?.(r.dataset);
-    this.push(`${r.dataset}\u0000${r.symbol}`, r);
+    this.counted(1);
   }
 
   private async fillTrades(hole: StreamHole): Promise<void> {
@@ -227,13 +241,17 @@ export class StreamArchiver {
     const fetchedAt = this.o.now();
     const byId = new Map<number, FilledTrade>();
     for (const t of trades) if (t.id >= hole.expected && t.id < hole.got) byId.set(t.id, t);
-    const rows = [...byId.values()].sort((a, b) => a.id - b.id).map((t) => filledTradeRow(hole.symbol, t, fetchedAt));
+    const rows = new StreamColumnBuffer('trades', byId.size);
+    for (const t of [...byId.values()].sort((a, b) => a.id - b.id)) {
+      const r = filledTradeRow(hole.symbol, t, fetchedAt);
+      rows.push(r.row, r.id, r.tsMs);
+    }
     hole.filled = rows.length;
     hole.status = rows.length === 0 ? 'open' : rows.length === hole.missing ? 'filled' : 'partial';
     this.counts.filled += rows.length;
     if (rows.length > 0) {
-      this.fills.push(rows);
-      for (const r of rows) this.count(r, 1);
+      this.fills.push({ dataset: 'trades', symbol: hole.symbol, rows });
+      this.counted(rows.length);
     }
   }
 
@@ -244,41 +262,42 @@ export class StreamArchiver {
     let rows = 0;
     for (const [key, b] of this.buffers) {
       const mark = await this.lakeMark(b);
-      const chunks = cutFiles(b.rows, this.o.maxRowsPerFile, mark);
-      const skipped = b.rows.length - chunks.reduce((n, c) => n + c.length, 0);
+      const ranges = cutFiles(b.rows, this.o.maxRowsPerFile, mark);
+      const skipped = b.rows.length - ranges.reduce((n, c) => n + c.to - c.from, 0);
       if (skipped > 0) {
         this.counts.already_archived += skipped;
         this.hooks.onAlreadyArchived?.(b.dataset, skipped);
       }
-      let done = b.rows.length - chunks.reduce((n, c) => n + c.length, 0);
+      // Ids only rise within a buffer, so the rows already in the lake are the first ones.
+      let done = ranges.length > 0 ? ranges[0].from : b.rows.length;
       try {
-        for (const chunk of chunks) {
-          await this.writeRange(b.dataset, b.symbol, chunk);
-          this.written.set(key, chunk[chunk.length - 1].id);
-          done += chunk.length;
+        for (const range of ranges) {
+          await this.writeRange(b, range);
+          this.written.set(key, b.rows.id(range.to - 1));
+          done = range.to;
           files++;
-          rows += chunk.length;
+          rows += range.to - range.from;
         }
       } finally {
-        for (const r of b.rows.slice(0, done)) this.count(r, -1);
-        b.rows = b.rows.slice(done);
+        this.counted(-done);
+        b.rows.dropFront(done);
         if (b.rows.length === 0) this.buffers.delete(key);
       }
     }
     while (this.fills.length > 0) {
       const group = this.fills[0];
-      for (const chunk of cutFiles(group, this.o.maxRowsPerFile)) {
-        await this.writeRange('trades', group[0].symbol, chunk);
+      for (const range of cutFiles(group.rows, this.o.maxRowsPerFile)) {
+        await this.writeRange(group, range);
         files++;
-        rows += chunk.length;
+        rows += range.to - range.from;
       }
-      for (const r of group) this.count(r, -1);
+      this.counted(-group.rows.length);
       this.fills.shift();
     }
     while (this.holes.length > 0) {
       const h = this.holes[0];
       const key = streamHoleKey(this.o.bronzePrefix, h.symbol, h.stream, h.expected, h.got, Math.floor(h.afterEventTsUs / 1000));
-      await this.writeFile('stream_holes', key, [holeRow(h)]);
+      await this.writeFile(key, columnsOf('stream_holes', [holeRow(h)]));
       this.holes.shift();
       files++;
     }
@@ -295,7 +314,7 @@ export class StreamArchiver {
     const key = `${b.dataset}\u0000${b.symbol}`;
     let mark = this.written.get(key);
     const hours = new Set<number>();
-    for (const r of b.rows) if (mark === undefined || r.id > mark) hours.add(hourIndex(r.tsMs));
+    for (let i = 0; i < b.rows.length; i++) if (mark === undefined || b.rows.id(i) > mark) hours.add(hourIndex(b.rows.tsMs(i)));
     for (const h of hours) {
       const prefix = partitionPrefix(this.o.bronzePrefix, b.dataset, b.symbol, h * 3_600_000);
       if (this.listed.has(prefix)) continue;
@@ -307,17 +326,17 @@ export class StreamArchiver {
     return mark;
   }
 
-  private async writeRange(dataset: EventDataset, symbol: string, chunk: ArchiveRow[]): Promise<void> {
-    const key = rangeFileKey(this.o.bronzePrefix, dataset, symbol, chunk[0].tsMs, chunk[0].id, chunk[chunk.length - 1].id);
-    await this.writeFile(dataset, key, chunk.map((r) => r.row));
+  private async writeRange(b: Buffer, { from, to }: { from: number; to: number }): Promise<void> {
+    const key = rangeFileKey(this.o.bronzePrefix, b.dataset, b.symbol, b.rows.tsMs(from), b.rows.id(from), b.rows.id(to - 1));
+    await this.writeFile(key, b.rows.slice(from, to));
   }
 
-  private async writeFile(dataset: StreamDatasetName, key: string, rows: StreamRow[]): Promise<void> {
-    const body = await this.opts.encode(dataset, rows);
-    await this.opts.writer.write(key, body, rows.length);
+  private async writeFile(key: string, columns: StreamColumns): Promise<void> {
+    const body = await this.opts.encode(columns);
+    await this.opts.writer.write(key, body, columns.length);
     this.counts.files++;
-    this.counts.rows_written += rows.length;
-    this.hooks.onFile?.({ dataset, key, rows: rows.length, bytes: body.byteLength });
+    this.counts.rows_written += columns.length;
+    this.hooks.onFile?.({ dataset: columns.dataset, key, rows: columns.length, bytes: body.byteLength });
   }
 }
 

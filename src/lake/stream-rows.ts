@@ -148,36 +148,39 @@ export function filledTradeRow(symbol: string, t: FilledTrade, fetchedAtMs: numb
   };
 }
 
+/** Rows [from, to) of a buffer: one lake file. */
+export interface RowRange {
+  from: number;
+  to: number;
+}
+
+/** Ids and partition times of an id-ordered run of rows, by index. */
+export interface OrderedRows {
+  readonly length: number;
+  id(i: number): number;
+  tsMs(i: number): number;
+}
+
 /**
  * Cut an id-ordered run of rows into files: a new file at every change of UTC hour and every `maxRows` rows
  * (pure). Rows at or below `after` are left out (already in the lake).
  */
-export function cutFiles(rows: readonly ArchiveRow[], maxRows: number, after?: number): ArchiveRow[][] {
-  const out: ArchiveRow[][] = [];
-  let cur: ArchiveRow[] = [];
+export function cutFiles(rows: OrderedRows, maxRows: number, after?: number): RowRange[] {
+  const out: RowRange[] = [];
+  let cur: RowRange | undefined;
   let hour = NaN;
-  for (const r of rows) {
-    if (after !== undefined && r.id <= after) continue;
-    const h = hourIndex(r.tsMs);
-    if (cur.length > 0 && (h !== hour || cur.length >= maxRows)) {
+  for (let i = 0; i < rows.length; i++) {
+    if (after !== undefined && rows.id(i) <= after) {
+      cur = undefined;
+      continue;
+    }
+    const h = hourIndex(rows.tsMs(i));
+    if (!cur || h !== hour || cur.to - cur.from >= maxRows) {
+      cur = { from: i, to: i };
       out.push(cur);
-      cur = [];
     }
     hour = h;
-    cur.push(r);
+    cur.to = i + 1;
   }
-  if (cur.length > 0) out.push(cur);
   return out;
-}
-
-/** A rough size of a row in memory and on the way to the encoder, bytes (for the flush bound). */
-export function approxRowBytes(r: ArchiveRow): number {
-  let n = 64;
-  for (const v of Object.values(r.row)) {
-    if (typeof v === 'string') n += v.length;
-    else if (v instanceof Uint8Array) n += v.byteLength;
-    else if (Array.isArray(v)) n += 24 * v.length;
-    else n += 8;
-  }
-  return n;
 }

@@ -220,6 +220,7 @@ const lakeSchema = z
         /** Every buffer is flushed (and the checkpoint stored) at least this often. */
         flush_interval_seconds: positive.default(60),
         max_buffered_rows: z.number().int().positive().default(200_000),
+        max_buffered_mib: z.number().int().positive().default(64),
         max_rows_per_file: z.number().int().positive().default(100_000),
         /** Fetch trades missing from the stream from /api/v3/trades (the venue's most recent 1,000). */
         fill_trade_holes: z.boolean().default(true),

@@ -9,6 +9,7 @@ export function createArchiveMetrics(registry: Registry) {
     kinesisErrors: new Counter({ name: 'archive_kinesis_errors_total', help: 'Kinesis consumer errors by stream and phase', labelNames: ['stream', 'phase'] as const, registers }),
     events: new Counter({ name: 'archive_events_total', help: 'Events buffered for the lake, by dataset', labelNames: ['dataset'] as const, registers }),
     duplicates: new Counter({ name: 'archive_duplicates_total', help: 'Events dropped as already seen (id at or below the last of their symbol and stream), by dataset', labelNames: ['dataset'] as const, registers }),
+    badRows: new Counter({ name: 'archive_bad_rows_total', help: 'Events whose lake row did not fit its dataset (a defect upstream; not buffered, the next event shows the hole), by dataset', labelNames: ['dataset'] as const, registers }),
     alreadyArchived: new Counter({ name: 'archive_rows_already_in_lake_total', help: 'Rows re-read after a restart that the lake already held (not written again), by dataset', labelNames: ['dataset'] as const, registers }),
     holes: new Counter({ name: 'archive_holes_total', help: 'Holes in a stream sequence (depth U/u chain, trade ids), by stream and status after the fill (open, partial, filled)', labelNames: ['stream', 'status'] as const, registers }),
     holeIds: new Counter({ name: 'archive_hole_ids_missing_total', help: 'Ids missing in holes, by stream', labelNames: ['stream'] as const, registers }),

@@ -169,7 +169,8 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
     });
     archiver = new StreamArchiver({
       writer,
-      encode: (dataset, rows) => enc.streamRows(dataset, rows),
+      encode: (columns) => enc.streamColumns(columns),
+      maxBufferedBytes: a.max_buffered_mib * 1024 * 1024,
       bronzePrefix: lake.bronzePrefix,
       fill: a.fill_trade_holes ? restTradeFiller(rest) : undefined,
       maxRowsPerFile: a.max_rows_per_file,
@@ -179,6 +180,10 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
         onEvent: (d) => m.events.inc({ dataset: d }),
         onDuplicate: (d) => m.duplicates.inc({ dataset: d }),
         onAlreadyArchived: (d, n) => m.alreadyArchived.inc({ dataset: d }, n),
+        onBadRow: (d, err) => {
+          m.badRows.inc({ dataset: d });
+          logger.error({ dataset: d, err: err.message }, 'event not archived: its row does not fit the dataset');
+        },
         onHole,
         onFile: (f) => {
           m.files.inc({ dataset: f.dataset });

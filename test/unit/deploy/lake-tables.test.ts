@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parquetMetadata } from 'hyparquet';
 import { BRONZE_PARTITION_KEYS, BRONZE_TABLES, type GlueType } from '../../../deploy/lib/lake-tables.js';
-import { encodeAggTrades, encodeDepthSnapshot, encodeKlines, encodeStreamRows, STREAM_DATASETS, type Cell, type StreamDatasetName } from '../../../src/lake/datasets.js';
+import { encodeAggTrades, encodeDepthSnapshot, encodeKlines, STREAM_DATASETS, type Cell, type StreamDatasetName } from '../../../src/lake/datasets.js';
+import { encodeStreamRows } from '../../../src/lake/stream-encode.js';
 
 /** A row with a value of its type in every column (what the values are does not matter here: the schema does). */
 function sampleRow(dataset: StreamDatasetName): Record<string, Cell> {

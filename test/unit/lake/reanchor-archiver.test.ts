@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parquetReadObjects } from 'hyparquet';
-import { encodeDepthSnapshot, encodeStreamRows } from '../../../src/lake/datasets.js';
+import { encodeDepthSnapshot } from '../../../src/lake/datasets.js';
+import { encodeStreamRows } from '../../../src/lake/stream-encode.js';
 import { depthSnapshotKey } from '../../../src/lake/keys.js';
 import { LakeWriter } from '../../../src/lake/lake-writer.js';
 import { MemoryObjectStore } from '../../../src/lake/memory-store.js';

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parquetReadObjects } from 'hyparquet';
 import type { MarketEvent, TradeEvent, DepthEvent, BestBidAskEvent } from '../../../src/core/events.js';
-import { encodeStreamRows, STREAM_DATASETS, type StreamDatasetName, type StreamRow } from '../../../src/lake/datasets.js';
+import { STREAM_DATASETS, type StreamDatasetName, type StreamRow } from '../../../src/lake/datasets.js';
+import { encodeStreamColumns, encodeStreamRows } from '../../../src/lake/stream-encode.js';
 import { hourIndex, parseRangeFileKey } from '../../../src/lake/keys.js';
 import { LakeWriter } from '../../../src/lake/lake-writer.js';
 import { MemoryObjectStore } from '../../../src/lake/memory-store.js';
-import { cutFiles, eventRow, type ArchiveRow } from '../../../src/lake/stream-rows.js';
+import { cutFiles, eventRow } from '../../../src/lake/stream-rows.js';
 import { StreamArchiver, type StreamHole, type TradeFiller } from '../../../src/lake/stream-archiver.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9, 59, 0) * 1000; // µs, one minute before an hour boundary
@@ -34,7 +35,7 @@ async function readRows(store: MemoryObjectStore, dataset: StreamDatasetName): P
 function archiver(store: MemoryObjectStore, opts: { fill?: TradeFiller; holes?: StreamHole[]; maxRowsPerFile?: number } = {}): StreamArchiver {
   return new StreamArchiver({
     writer: new LakeWriter(store),
-    encode: (dataset, rows) => Promise.resolve(encodeStreamRows(dataset, rows)),
+    encode: (columns) => Promise.resolve(encodeStreamColumns(columns)),
     fill: opts.fill,
     maxRowsPerFile: opts.maxRowsPerFile,
     hooks: { onHole: (h) => opts.holes?.push(h) },
@@ -72,8 +73,8 @@ describe('whole-stream rows', () => {
         fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }),
         (gapsMs, maxRows, after) => {
           let ts = Date.UTC(2026, 0, 1);
-          const rows: ArchiveRow[] = gapsMs.map((g, i) => ({ dataset: 'trades', symbol: 'X', id: i + 1, tsMs: (ts += g % 100_000), row: {} }));
-          const files = cutFiles(rows, maxRows, after);
+          const rows = gapsMs.map((g, i) => ({ id: i + 1, tsMs: (ts += g % 100_000) }));
+          const files = cutFiles({ length: rows.length, id: (i) => rows[i].id, tsMs: (i) => rows[i].tsMs }, maxRows, after).map(({ from, to }) => rows.slice(from, to));
           expect(files.flat().map((r) => r.id)).toEqual(rows.filter((r) => after === undefined || r.id > after).map((r) => r.id));
           for (const f of files) {
             expect(f.length).toBeGreaterThan(0);
@@ -123,7 +124,7 @@ describe('StreamArchiver', () => {
           const store = new MemoryObjectStore();
           let puts = 0;
           const flaky = new LakeWriter({ ...store, put: (k, b) => (++puts > failAfterPuts ? Promise.reject(new Error('crash')) : store.put(k, b)), list: (p) => store.list(p), get: (k) => store.get(k), describe: () => 'flaky' });
-          const first = new StreamArchiver({ writer: flaky, encode: (d, r) => Promise.resolve(encodeStreamRows(d, r)), maxRowsPerFile: maxRows });
+          const first = new StreamArchiver({ writer: flaky, encode: (c) => Promise.resolve(encodeStreamColumns(c)), maxRowsPerFile: maxRows });
           // The consumer's checkpoint: the end of the last batch after which a flush drained every buffer.
           let checkpoint = 0;
           try {
@@ -135,7 +136,7 @@ describe('StreamArchiver', () => {
           } catch {
             // crashed mid-flush: some files of the batch may be in the lake
           }
-          const second = new StreamArchiver({ writer: new LakeWriter(store), encode: (d, r) => Promise.resolve(encodeStreamRows(d, r)), maxRowsPerFile: maxRows });
+          const second = new StreamArchiver({ writer: new LakeWriter(store), encode: (c) => Promise.resolve(encodeStreamColumns(c)), maxRowsPerFile: maxRows });
           for (let i = checkpoint; i < events.length; i += batch) await second.ingest(events.slice(i, i + batch).map((ev) => ({ ev })));
           await second.flush();
           const ids = (await readRows(store, 'trades')).map((t) => Number(t.trade_id)).sort((x, y) => x - y);
