@@ -29,6 +29,22 @@ export const SERVICE_NAMES: readonly ServiceName[] = ['aggregator', 'ingest-sbe'
 const ALL_SERVICES: readonly ServiceName[] = [...SERVICE_NAMES, 'archive'];
 const SERVICE_MODE: Record<ServiceName, ServiceMode> = { aggregator: 'aggregator', 'ingest-sbe': 'sbe', 'ingest-rest': 'rest', archive: 'archive' };
 
+/**
+ * V8 old-generation cap per service, MiB. Left to itself on a machine with gigabytes free, V8 let the heap of
+ * the aggregator and the archiver grow to 3-5x what they keep alive (live ~50 MB each at 10 symbols,
+ * ~5,100 messages/s) before a full GC, and their RSS passed 300 MB. These caps leave 4-5x that live set
+ * (the archiver's buffers are bounded by lake.archive.max_buffered_mib) and bring RSS to ~165-200 MB, for ~40
+ * more full GCs in 3 minutes (~0.8 s of GC). A --max-old-space-size in the user's NODE_OPTIONS wins.
+ */
+export const SERVICE_HEAP_MIB: Readonly<Partial<Record<ServiceName, number>>> = { aggregator: 256, archive: 192 };
+
+/** The node flags a service is started with under this stack. */
+export function serviceNodeArgs(name: ProcessName, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  const mib = name === 'sim' ? undefined : SERVICE_HEAP_MIB[name];
+  if (mib === undefined || /--max-old-space-size\b/.test(nodeOptions)) return [];
+  return [`--max-old-space-size=${mib}`];
+}
+
 export interface StackPorts {
   redis: number;
   kinesis: number;
@@ -325,7 +341,7 @@ export class LocalStack {
       this.logs.set(name, log);
     }
     const out = log;
-    const proc = spawn(process.execPath, [BIN, ...args], {
+    const proc = spawn(process.execPath, [...serviceNodeArgs(name), BIN, ...args], {
       env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

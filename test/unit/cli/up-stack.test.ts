@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { busyPortMessage, parseProcNetTcp, parseSsListeners } from '../../../src/chaos/port-holder.js';
 import { parseProcStat } from '../../../src/chaos/launcher-watch.js';
-import { configuredPorts, parseSymbolList, stackConfigDoc } from '../../../src/chaos/stack.js';
+import { configuredPorts, parseSymbolList, serviceNodeArgs, stackConfigDoc } from '../../../src/chaos/stack.js';
 
 const PROC_NET_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F9A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 123456 1 0000000000000000 100 0 0 10 0
@@ -64,6 +64,14 @@ describe('stack config', () => {
     expect(parseSymbolList('btcusdt, ETHUSDT,BTCUSDT')).toEqual(['BTCUSDT', 'ETHUSDT']);
     expect(() => parseSymbolList(' , ')).toThrow('--symbols needs at least one symbol');
     expect(() => parseSymbolList('BTCUSDT,ETH/USDT')).toThrow('"ETH/USDT" is not a Binance symbol');
+  });
+
+  it('heap caps: the aggregator and the archiver get one, the others none, and the user\'s NODE_OPTIONS wins', () => {
+    expect(serviceNodeArgs('aggregator', '')).toEqual(['--max-old-space-size=256']);
+    expect(serviceNodeArgs('archive', '--enable-source-maps')).toEqual(['--max-old-space-size=192']);
+    expect(serviceNodeArgs('ingest-sbe', '')).toEqual([]);
+    expect(serviceNodeArgs('sim', '')).toEqual([]);
+    expect(serviceNodeArgs('aggregator', '--max-old-space-size=1024')).toEqual([]);
   });
 
   it('/proc/<pid>/stat: parent, start time and CPU ticks after a command holding spaces and parentheses', () => {
