@@ -34,6 +34,8 @@ import { ServedFeatureArchiver } from '../dataset/served-archive.js';
 /** A hole not filled within this long keeps the service degraded (someone should look at the lake). */
 const OPEN_HOLE_DEGRADED_MS = 10 * 60_000;
 const DECODE_LOGS_PER_BATCH = 3;
+/** User records decoded and buffered together (bounds the events alive at once while catching up). */
+const DECODE_SLICE_RECORDS = 2000;
 
 export class ArchiveStartError extends Error {
   override readonly name = 'ArchiveStartError';
@@ -117,14 +119,18 @@ export function createArchiveService(config: BtcpipeConfig, logger: Logger): Ser
   const handle = async (stream: string, batch: ConsumedRecord[]): Promise<void> => {
     const arch = archiver as StreamArchiver;
     let logged = 0;
-    const items = batchItems(batch, Date.now() * 1000 + skewUs, (r, err) => {
+    const onError = (r: ConsumedRecord, err: EventRecordError): void => {
       m.decodeErrors.inc({ code: err.code });
       if (logged++ < DECODE_LOGS_PER_BATCH) {
         logger.warn({ stream, shard: r.shardId, seq: r.sequenceNumber, err: err.message }, 'record not archived: not a valid event');
       }
-    });
+    };
+    // A poll while catching up returns ~77,000 user records (1,000 KPL records); decoded all at once they took
+    // more memory than the archiver's buffers. Decoded a slice at a time, only one slice's events exist at once.
+    for (let i = 0; i < batch.length; i += DECODE_SLICE_RECORDS) {
+      await arch.ingest(batchItems(batch.slice(i, i + DECODE_SLICE_RECORDS), Date.now() * 1000 + skewUs, onError));
+    }
     m.records.inc({ stream }, batch.length);
-    await arch.ingest(items);
     m.buffered.set(arch.bufferedRows);
   };
 
