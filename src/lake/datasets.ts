@@ -1,4 +1,4 @@
-import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import type { DepthResponse, RestAggTrade, RestKline } from '../binance/rest-types.js';
 import type { Level } from '../core/events.js';
 
@@ -41,19 +41,36 @@ export class EmptyDatasetError extends Error {
 
 /** A bronze Parquet file of these columns, tagged with its dataset and the lake's schema version. */
 export function writeParquet(dataset: string, columnData: ColumnSource[]): Uint8Array {
-  if (columnData[0].data.length === 0) throw new EmptyDatasetError(dataset);
-  const buf = parquetWriteBuffer({
-    columnData,
-    // Default 16-byte statistics: Binance prices/quantities ("97123.45000000") fit whole, and untruncated
-    // statistics cost ~50% more encode time.
-    rowGroupSize: 100_000,
-    kvMetadata: [
-      { key: 'btcpipe.dataset', value: dataset },
-      { key: 'btcpipe.schema_version', value: LAKE_SCHEMA_VERSION },
-    ],
-    createdBy: 'btcpipe lake',
-  });
-  return new Uint8Array(buf);
+  return writeParquetGroups(dataset, columnData[0].data.length, 100_000, () => columnData);
+}
+
+/**
+ * A bronze Parquet file written one row group at a time: `columnsOf(from, to)` is asked for each group's rows,
+ * so the values of only one group exist at once (a 100,000-row file of 20-level diffs, its levels as arrays,
+ * would take ~300 MB).
+ */
+export function writeParquetGroups(dataset: string, rows: number, rowsPerGroup: number, columnsOf: (from: number, to: number) => ColumnSource[]): Uint8Array {
+  if (rows === 0) throw new EmptyDatasetError(dataset);
+  const writer = new ByteWriter();
+  let pq: ParquetWriter | undefined;
+  for (let from = 0; from < rows; from += rowsPerGroup) {
+    const to = Math.min(rows, from + rowsPerGroup);
+    const columnData = columnsOf(from, to);
+    pq ??= new ParquetWriter({
+      writer,
+      schema: schemaFromColumnData({ columnData }),
+      // Default 16-byte statistics: Binance prices/quantities ("97123.45000000") fit whole, and untruncated
+      // statistics cost ~50% more encode time.
+      kvMetadata: [
+        { key: 'btcpipe.dataset', value: dataset },
+        { key: 'btcpipe.schema_version', value: LAKE_SCHEMA_VERSION },
+      ],
+      createdBy: 'btcpipe lake',
+    });
+    void pq.write({ columnData, rowGroupSize: rowsPerGroup });
+  }
+  pq?.finish();
+  return new Uint8Array(writer.getBuffer());
 }
 
 export const AGG_TRADES_COLUMNS = [

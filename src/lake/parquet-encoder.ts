@@ -79,7 +79,11 @@ export class ParquetWorkerEncoder extends JobEncoder {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly workerFile: string) {
+  constructor(
+    private readonly workerFile: string,
+    /** The worker's own V8 heap cap, MiB (default: the process's). */
+    private readonly maxHeapMib?: number,
+  ) {
     super();
   }
 
@@ -96,7 +100,7 @@ export class ParquetWorkerEncoder extends JobEncoder {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.workerFile);
+    const worker = new Worker(this.workerFile, this.maxHeapMib ? { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMib } } : {});
     worker.unref();
     worker.on('message', (reply: Reply) => this.settle(reply));
     const fail = (err: Error): void => {

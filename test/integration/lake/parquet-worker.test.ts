@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DepthResponse, RestAggTrade, RestKline } from '../../../src/binance/rest-types.js';
 import { EmptyDatasetError, encodeAggTrades, encodeDepthSnapshot, encodeKlines } from '../../../src/lake/datasets.js';
+import { parquetMetadata } from 'hyparquet';
 import { ParquetWorkerEncoder } from '../../../src/lake/parquet-encoder.js';
+import { StreamColumnBuffer } from '../../../src/lake/stream-columns.js';
 
 // The worker runs compiled JavaScript (dist/), as in the service; `npm test` builds first, a lone run builds here.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -52,6 +54,27 @@ describe('ParquetWorkerEncoder (worker thread)', () => {
     const k = await enc.klines('BTCUSDT', klines.slice(0, 1));
     expect(k.byteLength).toBeGreaterThan(0);
   });
+
+  it('encodes 100,000 twenty-level depth diffs within a 160 MiB worker heap (levels parsed one row group at a time)', async () => {
+    const buf = new StreamColumnBuffer('depth_diffs', 100_000);
+    const lv = (k: number, i: number): [string, string] => [(98_000 + ((k + i) % 3000) / 100).toFixed(2), `0.${String((k * 31 + i) % 99_999).padStart(5, '0')}`];
+    for (let k = 0; k < 100_000; k++) {
+      buf.push(
+        { symbol: 'BTCUSDT', event_ts_us: 1_763_700_000_000_000 + k * 20_000, first_update_id: 5 * k, final_update_id: 5 * k + 4, bids: Array.from({ length: 10 }, (_, i) => lv(k, -i)), asks: Array.from({ length: 10 }, (_, i) => lv(k, i + 1)), recv_ts_us: null, source: 'sbe', arrival_ms: null, kinesis_shard: null, kinesis_seq: null, kinesis_sub_seq: null, sbe: null },
+        5 * k + 4,
+        0,
+      );
+    }
+    const small = new ParquetWorkerEncoder(workerFile, 160);
+    try {
+      const file = await small.streamColumns(buf.slice());
+      const meta = parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
+      expect(Number(meta.num_rows)).toBe(100_000);
+      expect(meta.row_groups.length).toBe(10);
+    } finally {
+      await small.close();
+    }
+  }, 120_000);
 
   it('refuses work once closed', async () => {
     const other = new ParquetWorkerEncoder(workerFile);
