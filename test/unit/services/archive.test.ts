@@ -30,7 +30,7 @@ describe('archive service parts', () => {
   it('config: archive mode on 8083/9093, lake.archive defaults, local.yaml flushes every 15 s', () => {
     const c = loadConfig('config/archive.yaml', { env: {} });
     expect([c.mode, c.health.port, c.metrics.prometheus_port]).toEqual(['archive', 8083, 9093]);
-    expect(c.lake.archive).toEqual({ initial_position: 'TRIM_HORIZON', flush_interval_seconds: 60, max_buffered_rows: 200_000, max_rows_per_file: 100_000, fill_trade_holes: true, reanchor_grace_seconds: 30 });
+    expect(c.lake.archive).toEqual({ initial_position: 'TRIM_HORIZON', flush_interval_seconds: 60, max_buffered_rows: 200_000, max_buffered_mib: 64, max_rows_per_file: 100_000, fill_trade_holes: true, reanchor_grace_seconds: 30 });
     const local = loadConfig('config/local.yaml', { mode: 'archive', env: {} });
     expect([local.health.port, local.lake.archive.flush_interval_seconds]).toEqual([8083, 15]);
   });
