@@ -69,8 +69,11 @@ async function walkShard(client: KinesisClient): Promise<unknown[]> {
   }
   await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'w40', Data: Buffer.from([40]) }));
   out.push(keys(await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 5 }))));
-  // A sequence number of another shard's record: well-formed, but not this shard's.
-  const foreign = (await client.send(new PutRecordCommand({ StreamName: 'quiet-a', PartitionKey: 'k0', Data: Buffer.from('x') }))).SequenceNumber ?? '';
+  // A sequence number of another shard's record: well-formed, but not this shard's. It is put on quiet-a's
+  // second shard: a record on a shard 0 put in the same second at the same index would carry the very sequence
+  // number of one of quiet-walk's records (kinesis-mock builds them from those), and the emulator would find it.
+  const second = ((await client.send(new ListShardsCommand({ StreamName: 'quiet-a' }))).Shards ?? [])[1];
+  const foreign = (await client.send(new PutRecordCommand({ StreamName: 'quiet-a', PartitionKey: 'k0', ExplicitHashKey: second?.HashKeyRange?.StartingHashKey, Data: Buffer.from('x') }))).SequenceNumber ?? '';
   out.push(await iteratorAt('AFTER_SEQUENCE_NUMBER', foreign).then((i) => client.send(new GetRecordsCommand({ ShardIterator: i }))).then(keys, (e: unknown) => (e as Error).name));
   return out;
 }
@@ -111,6 +114,8 @@ describe('kinesis-local with its edits (no TRACE-only logging work, GetRecords s
       expect((walk[0] as string[][]).flat()).toEqual(Array.from({ length: 40 }, (_, i) => `w${i}`));
       expect(walk.slice(1, 9)).toEqual([['w1', 'w2', 'w3', 'w4', 'w5'], ['w0', 'w1', 'w2', 'w3', 'w4'], ['w18', 'w19', 'w20', 'w21', 'w22'], ['w17', 'w18', 'w19', 'w20', 'w21'], ['w39'], ['w38', 'w39'], [], ['w39']]);
       expect(walk[9]).toEqual(['w40']);
+      // Another shard's sequence number is found nowhere in this one.
+      expect(walk[10]).toBe('ResourceNotFoundException');
       // Errors answer alike too (a bad iterator gets an error without a modelled name from both).
       expect(fromQuiet[fromQuiet.length - 2]).toBe('ResourceNotFoundException');
       expect(fromQuiet[fromQuiet.length - 1]).not.toBe('ok');
