@@ -123,7 +123,7 @@ export function register(program: Command): void {
     .description('bring the whole pipeline up on embedded defaults: simulator, kinesis-local, redis-server, all services, dashboard')
     .option('--config <file>', 'config shared by the services (ports, symbols and lake folder come from it)', 'config/local.yaml')
     .option('--symbols <list>', "comma-separated symbols, e.g. BTCUSDT,ETHUSDT (default: the config's binance.symbols)", symbolsOption)
-    .option('--rate <eventsPerSecond>', 'simulator order-flow rate (default: realistic)')
+    .option('--rate <eventsPerSecond>', 'simulator order-flow actions per second, per symbol (default: realistic)')
     .option('--seed <n>', 'simulator seed', '1')
     .option('--dashboard-port <port>', 'dashboard port', '8088')
     .option('--duration <seconds>', 'stop by itself after this many seconds')
