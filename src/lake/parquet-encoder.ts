@@ -30,14 +30,8 @@ abstract class JobEncoder implements ParquetEncoder {
   depthSnapshot(symbol: string, depth: DepthResponse, tsMs: number): Promise<Uint8Array> {
     return this.run({ kind: 'depthSnapshot', symbol, depth, tsMs });
   }
-  streamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Promise<Uint8Array> {
-    let columns: StreamColumns;
-    try {
-      columns = columnsOf(dataset, rows);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    return this.run({ kind: 'streamColumns', columns });
+  async streamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Promise<Uint8Array> {
+    return this.run({ kind: 'streamColumns', columns: columnsOf(dataset, rows) });
   }
   streamColumns(columns: StreamColumns): Promise<Uint8Array> {
     return this.run({ kind: 'streamColumns', columns });

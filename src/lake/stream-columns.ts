@@ -132,7 +132,7 @@ export class StreamColumnBuffer {
       else {
         const a = from < to ? s.starts[from] : 0;
         const b = from < to ? s.starts[to - 1] + Math.max(0, s.lens[to - 1]) : 0;
-        const starts = s.starts.slice(from, to).map((x) => x - a);
+        const starts = s.starts.subarray(from, to).map((x) => x - a);
         columns[s.c.name] = { kind: 'bytes', data: s.data.slice(a, b), starts, lens: s.lens.slice(from, to) };
       }
     }

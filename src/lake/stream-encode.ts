@@ -59,6 +59,5 @@ export function encodeStreamColumns(cols: StreamColumns): Uint8Array {
 
 /** One Parquet file of `rows`. Throws EmptyDatasetError for no rows, StreamRowError naming the first bad cell. */
 export function encodeStreamRows(dataset: StreamDatasetName, rows: readonly StreamRow[]): Uint8Array {
-  if (rows.length === 0) throw new EmptyDatasetError(dataset);
   return encodeStreamColumns(columnsOf(dataset, rows));
 }
