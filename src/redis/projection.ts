@@ -14,7 +14,7 @@
  * symbol's keys share its hash tag), concurrently.
  */
 import type { RedisClient } from './connect.js';
-import { encodeMinuteValue, flattenHash, RedisPayloadError, type MinuteStat } from './codec.js';
+import { encodeMinuteValue, packHash, packNames, RedisPayloadError, type MinuteStat } from './codec.js';
 import { RedisUnavailableError, toRedisError, type LoggerLike, silentLogger } from './errors.js';
 import { symbolKeys, TTL_SECONDS } from './keys.js';
 import { withScripts, type BtcpipeScripts } from './scripts.js';
@@ -213,16 +213,7 @@ export class ProjectionWriter {
     let parts = 0;
     if (p.ob) {
       const writeId = obWriteId(p.symbol, p.ob.set.last_update_id);
-      const del = p.ob.del;
-      for (const f of del) {
-        if (typeof f !== 'string') throw new RedisPayloadError(`${p.symbol}.ob.del: field names must be strings`);
-      }
-      const at = args.length;
-      args.push(0, writeId, 0);
-      const nset = pushHash(args, p.ob.set, `${p.symbol}.ob.set`);
-      for (const f of del) args.push(f);
-      args[at] = 2 + nset + del.length;
-      args[at + 2] = nset;
+      args.push(3, writeId, packHash(p.ob.set, `${p.symbol}.ob.set`).packed, packNames(p.ob.del, `${p.symbol}.ob.del`));
       parts++;
     } else args.push(0);
     parts += hashPart(args, p.tr1s, TTL_SECONDS.tr, `${p.symbol}.tr1s`);
@@ -267,30 +258,16 @@ function obWriteId(symbol: string, id: string | undefined): string {
 }
 
 /**
- * A hash part of SYMBOL_WRITE_LUA (count, ttl, f1, v1, …), replaced whole: readers see the old hash or the
+ * A hash part of SYMBOL_WRITE_LUA (2, ttl, "f1␟v1␟…␟"), replaced whole: readers see the old hash or the
  * new one, never an empty one and never a stale field left over from an earlier window. An empty hash is
  * sent as absent (it would delete the key; the previous one is kept instead). Returns 1 when sent.
  */
 function hashPart(args: (string | number)[], hash: Record<string, string> | undefined, ttl: number, what: string): number {
-  if (!hash) {
+  const packed = hash ? packHash(hash, what) : undefined;
+  if (!packed || packed.fields === 0) {
     args.push(0);
     return 0;
   }
-  const at = args.length;
-  args.push(0, ttl);
-  const n = pushHash(args, hash, what);
-  if (n === 0) {
-    args.length = at;
-    args.push(0);
-    return 0;
-  }
-  args[at] = n + 1;
+  args.push(2, ttl, packed.packed);
   return 1;
-}
-
-/** Append [f1, v1, …] of a hash (flattenHash's checks); returns the number of arguments added. */
-function pushHash(args: (string | number)[], hash: Record<string, string>, what: string): number {
-  const flat = flattenHash(hash, what);
-  for (let i = 0; i < flat.length; i++) args.push(flat[i]);
-  return flat.length;
 }

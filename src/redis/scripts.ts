@@ -27,6 +27,30 @@ end
 `;
 
 /**
+ * Packed lists (codec.ts packHash/packNames): one argument "a␟b␟…␟", every item terminated ('' = no items; an
+ * item may be empty), split here; and HSET/HDEL of such a list in the same chunks as above.
+ */
+const PACKED = `
+local function split(s)
+  local t = {}
+  local n = 0
+  for item in string.gmatch(s, '([^\\031]*)\\031') do
+    n = n + 1
+    t[n] = item
+  end
+  return t
+end
+local function hcall_list(cmd, key, t)
+  local i = 1
+  while i <= #t do
+    local last = math.min(i + 999, #t)
+    redis.call(cmd, key, unpack(t, i, last))
+    i = last + 1
+  end
+end
+`;
+
+/**
  * Fencing of writes by shard-lease epoch (several aggregators sharing a stream). `fence:{SYM}` holds the
  * highest lease epoch that wrote the symbol. A write carrying a lower epoch comes from a worker that lost
  * the shard (paused, partitioned, slow) and is refused whole; a higher one raises the fence first, so from
@@ -52,9 +76,10 @@ end
  *
  * KEYS: flag, ob, fence, tr1s, tr5s, feat, minutes.
  * ARGV: epoch ('' = unfenced), then the parts, each led by its argument count (0 = part absent):
- *   ob:      n, writeId, nSetArgs, f1, v1, …, then fields to delete   (n counts writeId and nSetArgs too)
- *   tr1s, tr5s, feat (each): n, ttlSeconds, f1, v1, …                  (n counts ttlSeconds too)
+ *   ob:      3, writeId, "f1␟v1␟…␟" (fields to set), "f1␟f2␟…" (fields to delete)
+ *   tr1s, tr5s, feat (each): 2, ttlSeconds, "f1␟v1␟…␟" (never empty)
  *   minutes: n, ttlSeconds, cutoffMs, maxFields, m1, v1, …             (n counts the three numbers too)
+ * A hash travels packed, as one argument (codec.ts packHash; split() here): the client's cost was per argument.
  * writeId is the write's last_update_id as a decimal integer, or '' when the writer has no book yet. HDEL runs
  * before HSET so a field named in both ends up set. tr 1 s, tr 5 s and feat are replaced whole (DEL + HSET +
  * EXPIRE), so readers see the old hash or the new one. Minutes are set, and once the hash holds more than
@@ -75,7 +100,7 @@ end
  * The body is the Lua function write_symbol(K, a) (its keys are KEYS[K + 1..K + 7], its arguments start at
  * ARGV[a]), shared with SYMBOLS_WRITE_LUA.
  */
-const WRITE_SYMBOL = `${CHUNK}${FENCE}
+const WRITE_SYMBOL = `${CHUNK}${PACKED}${FENCE}
 local function write_symbol(K, a)
   if fenced(KEYS[K + 3], ARGV[a]) then return 4 end
   a = a + 1
@@ -86,9 +111,6 @@ local function write_symbol(K, a)
       if redis.call('EXISTS', KEYS[K + 2]) == 1 then redis.call('HSET', KEYS[K + 2], 'status', 'resyncing') end
     end
     local writeId = ARGV[a + 1]
-    local nset = tonumber(ARGV[a + 2])
-    local first = a + 3
-    local last = a + n
     if redis.call('EXISTS', KEYS[K + 1]) == 1 then
       mark_resyncing()
       outcome = 0
@@ -101,8 +123,8 @@ local function write_symbol(K, a)
         mark_resyncing()
         outcome = 2
       else
-        if last > first + nset - 1 then hdel_range(KEYS[K + 2], first + nset, last) end
-        if nset > 0 then hset_range(KEYS[K + 2], first, first + nset - 1) end
+        hcall_list('HDEL', KEYS[K + 2], split(ARGV[a + 3]))
+        hcall_list('HSET', KEYS[K + 2], split(ARGV[a + 2]))
       end
     end
   end
@@ -111,7 +133,7 @@ local function write_symbol(K, a)
     n = tonumber(ARGV[a])
     if n > 0 then
       redis.call('DEL', KEYS[K + k])
-      if n > 1 then hset_range(KEYS[K + k], a + 2, a + n) end
+      hcall_list('HSET', KEYS[K + k], split(ARGV[a + 2]))
       redis.call('EXPIRE', KEYS[K + k], ARGV[a + 1])
     end
     a = a + n + 1

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { RedisClient } from '../../../src/redis/connect.js';
@@ -138,6 +139,43 @@ describe('ProjectionWriter', () => {
     expect(Math.max(...fields)).toBe(base + 39 * 60_000);
     expect(fields.length).toBeLessThanOrEqual(10 + 5 + 4);
     expect(Math.min(...fields)).toBeGreaterThanOrEqual(base + (39 - 10 - 5 - 4) * 60_000);
+  });
+
+  it('stores every hash exactly as given, whatever its names and values (each travels packed as one argument)', async () => {
+    const w = new ProjectionWriter(redis);
+    // Names and values with nothing but the separator excluded: empty, unicode, spaces, CR/LF, NUL, long.
+    const text = fc.string({ unit: fc.constantFrom('a', 'Z', '0', '.', '-', ' ', '\r', '\n', '\u0000', 'é', '€', '𝄞', '\u001e', '\u0020'), maxLength: 12 });
+    const hash = fc.dictionary(text, fc.oneof(text, fc.string({ minLength: 2000, maxLength: 3000 }).map((v) => v.replaceAll('\u001f', ''))), { maxKeys: 30 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ ob: hash, del: fc.array(text, { maxLength: 4 }), tr1s: hash }), { minLength: 1, maxLength: 3 }), async (parts) => {
+        const batch = parts.map((p) => ({ symbol: uniqueSymbol(), ob: { set: p.ob, del: p.del }, tr1s: p.tr1s }));
+        // A stored field the write deletes (unless it also sets it: HDEL runs first).
+        for (const b of batch) for (const f of b.ob.del) await redis.hset(symbolKeys(b.symbol).ob, f, 'old');
+        await w.write(batch);
+        for (const b of batch) {
+          const k = symbolKeys(b.symbol);
+          const kept = Object.fromEntries(b.ob.del.filter((f) => f in b.ob.set).map((f) => [f, b.ob.set[f]]));
+          expect(await redis.hgetall(k.ob)).toEqual({ ...b.ob.set, ...kept });
+          expect(await redis.hgetall(k.tr1s)).toEqual(b.tr1s);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses a name or value holding the packing separator (0x1f), naming it, and writes nothing of the batch', async () => {
+    const w = new ProjectionWriter(redis);
+    const [a, b] = [uniqueSymbol(), uniqueSymbol()];
+    const bad = w.write([
+      { symbol: a, ob: { set: { best_bid: '1' }, del: [] } },
+      { symbol: b, tr5s: { count: '1\u001f2' } },
+    ]);
+    await expect(bad).rejects.toMatchObject({ retryable: false, message: `${b}.tr5s.count: names and values must not contain the byte 0x1f` });
+    await expect(w.write([{ symbol: a, ob: { set: { best_bid: '1' }, del: ['x\u001fy'] } }])).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringContaining(`${a}.ob.del: field name`),
+    });
+    expect(await redis.exists(symbolKeys(a).ob)).toBe(0);
   });
 
   it('rejects bad input with a typed, non-retryable error and counts it', async () => {

@@ -6,8 +6,11 @@ import {
   encodeMinuteValue,
   encodeSnapshot,
   flattenHash,
+  packHash,
+  packNames,
   parseXRead,
   RedisPayloadError,
+  unpackList,
 } from '../../../src/redis/codec.js';
 import { reconnectDelay } from '../../../src/redis/connect.js';
 import { RedisCommandError, RedisUnavailableError, scrubCredentials, toRedisError } from '../../../src/redis/errors.js';
@@ -77,5 +80,26 @@ describe('errors and reconnect policy', () => {
       }),
     );
     expect(reconnectDelay(1, 2000)).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('packed lists (a hash as one script argument)', () => {
+  const text = fc.string({ unit: fc.constantFrom('a', '1', '.', ' ', '\n', '\u0000', 'é', '𝄞', '\u001e'), maxLength: 6 });
+  it('unpack(pack(x)) is x for any hash and any list of names, empty items included', () => {
+    fc.assert(
+      fc.property(fc.dictionary(text, text), fc.array(text), (hash, names) => {
+        const { packed, fields } = packHash(hash, 'h');
+        expect(fields).toBe(Object.keys(hash).length);
+        expect(unpackList(packed)).toEqual(Object.entries(hash).flat());
+        expect(unpackList(packNames(names, 'n'))).toEqual(names);
+      }),
+    );
+  });
+  it('refuses the separator, a non-string value, and an unterminated list', () => {
+    expect(() => packHash({ a: 'x\u001f' }, 'ob:X')).toThrow('ob:X.a: names and values must not contain the byte 0x1f');
+    expect(() => packHash({ 'a\u001f': 'x' }, 'ob:X')).toThrow(RedisPayloadError);
+    expect(() => packHash({ a: 1 as unknown as string }, 'ob:X')).toThrow('ob:X.a: value must be a string, got number');
+    expect(() => packNames(['ok', 'b\u001f'], 'del')).toThrow('del: field name "b\\u001f" contains the byte 0x1f');
+    expect(() => unpackList('a\u001fb')).toThrow(RedisPayloadError);
   });
 });
