@@ -446,12 +446,21 @@ export class SymbolState {
 
   private levelFields(side: 'bid' | 'ask', depth: number, set: Record<string, string>, del: string[]): void {
     const levels = this.sync.book.top(side, depth);
+    const names = levelFieldNames(side, depth);
     for (let i = 0; i < depth; i++) {
       const lv = levels[i];
       if (lv) {
-        set[`${side}${i + 1}_p`] = lv[0];
-        set[`${side}${i + 1}_q`] = lv[1];
-      } else del.push(`${side}${i + 1}_p`, `${side}${i + 1}_q`);
+        set[names[2 * i]] = lv[0];
+        set[names[2 * i + 1]] = lv[1];
+      } else del.push(names[2 * i], names[2 * i + 1]);
     }
   }
+}
+
+/** bid1_p, bid1_q, bid2_p, … per side, made once: obHash runs for every symbol of every batch. */
+const LEVEL_FIELD_NAMES = { bid: [] as string[], ask: [] as string[] };
+function levelFieldNames(side: 'bid' | 'ask', depth: number): readonly string[] {
+  const names = LEVEL_FIELD_NAMES[side];
+  for (let i = names.length / 2; i < depth; i++) names.push(`${side}${i + 1}_p`, `${side}${i + 1}_q`);
+  return names;
 }
