@@ -171,7 +171,7 @@ export class ProjectionWriter {
    * One script call for the group's symbols; returns [symbol, outcome] for each ob part, in order.
    */
   private async execGroup(group: readonly SymbolProjection[]): Promise<[string, ObWriteOutcome][]> {
-    const calls: { symbol: string; hasOb: boolean; args: (string | number)[] }[] = [];
+    const calls: { symbol: string; hasOb: boolean; args: ScriptArg[] }[] = [];
     const refused: [string, ObWriteOutcome][] = [];
     for (const p of group) {
       const epoch = this.epochArg(p.symbol);
@@ -190,8 +190,8 @@ export class ProjectionWriter {
     } else {
       // Not a cluster (a cluster's groups hold one symbol): one command for the batch (SYMBOLS_WRITE_LUA),
       // not a MULTI of one per symbol.
-      const keys: (string | number)[] = [];
-      const argv: (string | number)[] = [];
+      const keys: ScriptArg[] = [];
+      const argv: ScriptArg[] = [];
       for (const c of calls) {
         for (let i = 0; i < SYMBOL_KEYS; i++) keys.push(c.args[i]);
         argv.push(c.args.length - SYMBOL_KEYS);
@@ -207,9 +207,9 @@ export class ProjectionWriter {
   }
 
   /** SYMBOL_WRITE_LUA's keys and arguments for one symbol (see scripts.ts); undefined when it has nothing to write. */
-  private symbolArgs(p: SymbolProjection, epoch: string): (string | number)[] | undefined {
+  private symbolArgs(p: SymbolProjection, epoch: string): ScriptArg[] | undefined {
     const k = symbolKeys(p.symbol, { cluster: this.cluster });
-    const args: (string | number)[] = [k.flag, k.ob, k.fence, k.tr1s, k.tr5s, k.feat, k.minutes, epoch];
+    const args: ScriptArg[] = [k.flag, k.ob, k.fence, k.tr1s, k.tr5s, k.feat, k.minutes, epoch];
     let parts = 0;
     if (p.ob) {
       const writeId = obWriteId(p.symbol, p.ob.set.last_update_id);
@@ -242,6 +242,9 @@ export class ProjectionWriter {
   }
 }
 
+/** A script argument: a packed list travels as bytes. */
+type ScriptArg = string | number | Buffer;
+
 /** Keys of one symbol's SYMBOL_WRITE_LUA call (its arguments start with them). */
 const SYMBOL_KEYS = 7;
 
@@ -258,11 +261,11 @@ function obWriteId(symbol: string, id: string | undefined): string {
 }
 
 /**
- * A hash part of SYMBOL_WRITE_LUA (2, ttl, "f1␟v1␟…␟"), replaced whole: readers see the old hash or the
+ * A hash part of SYMBOL_WRITE_LUA (2, ttl, [f1, v1, …] packed), replaced whole: readers see the old hash or the
  * new one, never an empty one and never a stale field left over from an earlier window. An empty hash is
  * sent as absent (it would delete the key; the previous one is kept instead). Returns 1 when sent.
  */
-function hashPart(args: (string | number)[], hash: Record<string, string> | undefined, ttl: number, what: string): number {
+function hashPart(args: ScriptArg[], hash: Record<string, string> | undefined, ttl: number, what: string): number {
   const packed = hash ? packHash(hash, what) : undefined;
   if (!packed || packed.fields === 0) {
     args.push(0);

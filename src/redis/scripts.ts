@@ -27,20 +27,12 @@ end
 `;
 
 /**
- * Packed lists (codec.ts packHash/packNames): one argument "a␟b␟…␟", every item terminated ('' = no items; an
- * item may be empty), split here; and HSET/HDEL of such a list in the same chunks as above.
+ * Packed lists (codec.ts packHash/packNames): one argument holding the MessagePack array of the items, unpacked
+ * by Redis's built-in cmsgpack; and HSET/HDEL of such a list in the same chunks as above.
  */
 const PACKED = `
-local function split(s)
-  local t = {}
-  local n = 0
-  for item in string.gmatch(s, '([^\\031]*)\\031') do
-    n = n + 1
-    t[n] = item
-  end
-  return t
-end
-local function hcall_list(cmd, key, t)
+local function hcall_list(cmd, key, packed)
+  local t = cmsgpack.unpack(packed)
   local i = 1
   while i <= #t do
     local last = math.min(i + 999, #t)
@@ -76,10 +68,10 @@ end
  *
  * KEYS: flag, ob, fence, tr1s, tr5s, feat, minutes.
  * ARGV: epoch ('' = unfenced), then the parts, each led by its argument count (0 = part absent):
- *   ob:      3, writeId, "f1␟v1␟…␟" (fields to set), "f1␟f2␟…" (fields to delete)
- *   tr1s, tr5s, feat (each): 2, ttlSeconds, "f1␟v1␟…␟" (never empty)
+ *   ob:      3, writeId, [f1, v1, …] (fields to set), [f1, f2, …] (fields to delete)
+ *   tr1s, tr5s, feat (each): 2, ttlSeconds, [f1, v1, …] (never empty)
  *   minutes: n, ttlSeconds, cutoffMs, maxFields, m1, v1, …             (n counts the three numbers too)
- * A hash travels packed, as one argument (codec.ts packHash; split() here): the client's cost was per argument.
+ * A list [ … ] is one argument, a MessagePack array (codec.ts packHash): the client's cost was per argument.
  * writeId is the write's last_update_id as a decimal integer, or '' when the writer has no book yet. HDEL runs
  * before HSET so a field named in both ends up set. tr 1 s, tr 5 s and feat are replaced whole (DEL + HSET +
  * EXPIRE), so readers see the old hash or the new one. Minutes are set, and once the hash holds more than
@@ -123,8 +115,8 @@ local function write_symbol(K, a)
         mark_resyncing()
         outcome = 2
       else
-        hcall_list('HDEL', KEYS[K + 2], split(ARGV[a + 3]))
-        hcall_list('HSET', KEYS[K + 2], split(ARGV[a + 2]))
+        hcall_list('HDEL', KEYS[K + 2], ARGV[a + 3])
+        hcall_list('HSET', KEYS[K + 2], ARGV[a + 2])
       end
     end
   end
@@ -133,7 +125,7 @@ local function write_symbol(K, a)
     n = tonumber(ARGV[a])
     if n > 0 then
       redis.call('DEL', KEYS[K + k])
-      hcall_list('HSET', KEYS[K + k], split(ARGV[a + 2]))
+      hcall_list('HSET', KEYS[K + k], ARGV[a + 2])
       redis.call('EXPIRE', KEYS[K + k], ARGV[a + 1])
     end
     a = a + n + 1
@@ -277,7 +269,7 @@ end
 return 0
 `;
 
-type ScriptCall<R> = (...args: (string | number)[]) => Promise<R>;
+type ScriptCall<R> = (...args: (string | number | Buffer)[]) => Promise<R>;
 
 /** The commands defineCommand adds (numberOfKeys fixed where the key count is fixed). */
 export interface BtcpipeScripts {

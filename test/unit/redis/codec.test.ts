@@ -84,22 +84,21 @@ describe('errors and reconnect policy', () => {
 });
 
 describe('packed lists (a hash as one script argument)', () => {
-  const text = fc.string({ unit: fc.constantFrom('a', '1', '.', ' ', '\n', '\u0000', 'é', '𝄞', '\u001e'), maxLength: 6 });
+  const text = fc.string({ unit: fc.constantFrom('a', '1', '.', ' ', '\n', '\u0000', '\u001f', 'é', '𝄞'), maxLength: 6 });
   it('unpack(pack(x)) is x for any hash and any list of names, empty items included', () => {
     fc.assert(
-      fc.property(fc.dictionary(text, text), fc.array(text), (hash, names) => {
+      fc.property(fc.dictionary(text, fc.oneof(text, fc.string({ minLength: 300, maxLength: 70_000 }))), fc.array(text), (hash, names) => {
         const { packed, fields } = packHash(hash, 'h');
         expect(fields).toBe(Object.keys(hash).length);
         expect(unpackList(packed)).toEqual(Object.entries(hash).flat());
         expect(unpackList(packNames(names, 'n'))).toEqual(names);
       }),
+      { numRuns: 60 },
     );
   });
-  it('refuses the separator, a non-string value, and an unterminated list', () => {
-    expect(() => packHash({ a: 'x\u001f' }, 'ob:X')).toThrow('ob:X.a: names and values must not contain the byte 0x1f');
-    expect(() => packHash({ 'a\u001f': 'x' }, 'ob:X')).toThrow(RedisPayloadError);
+  it('refuses a value or name that is not a string', () => {
     expect(() => packHash({ a: 1 as unknown as string }, 'ob:X')).toThrow('ob:X.a: value must be a string, got number');
-    expect(() => packNames(['ok', 'b\u001f'], 'del')).toThrow('del: field name "b\\u001f" contains the byte 0x1f');
-    expect(() => unpackList('a\u001fb')).toThrow(RedisPayloadError);
+    expect(() => packNames(['ok', 2 as unknown as string], 'del')).toThrow('del: field names must be strings');
+    expect(() => unpackList(packNames([], 'x').subarray(0, 0))).toThrow();
   });
 });
