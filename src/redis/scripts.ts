@@ -6,39 +6,23 @@
  */
 import type { RedisClient } from './connect.js';
 
-/** HSET/HDEL argument chunks stay far below Lua's unpack() limit (~8000). */
-const CHUNK = `
-local function hset_range(key, from, to)
-  local i = from
-  while i <= to do
-    local last = math.min(i + 999, to)
-    redis.call('HSET', key, unpack(ARGV, i, last))
-    i = last + 1
-  end
-end
-local function hdel_range(key, from, to)
-  local i = from
-  while i <= to do
-    local last = math.min(i + 999, to)
-    redis.call('HDEL', key, unpack(ARGV, i, last))
-    i = last + 1
-  end
-end
-`;
-
 /**
- * Packed lists (codec.ts packHash/packNames): one argument holding the MessagePack array of the items, unpacked
- * by Redis's built-in cmsgpack; and HSET/HDEL of such a list in the same chunks as above.
+ * HSET/HDEL of items t[from..to] (ARGV, or a table) in chunks far below Lua's unpack() limit (~8000); and of a
+ * packed list (codec.ts packHash/packNames): one argument holding the MessagePack array of the items, unpacked
+ * by Redis's built-in cmsgpack.
  */
-const PACKED = `
-local function hcall_list(cmd, key, packed)
-  local t = cmsgpack.unpack(packed)
-  local i = 1
-  while i <= #t do
-    local last = math.min(i + 999, #t)
+const CHUNK = `
+local function hcall_range(cmd, key, t, from, to)
+  local i = from
+  while i <= to do
+    local last = math.min(i + 999, to)
     redis.call(cmd, key, unpack(t, i, last))
     i = last + 1
   end
+end
+local function hcall_list(cmd, key, packed)
+  local t = cmsgpack.unpack(packed)
+  hcall_range(cmd, key, t, 1, #t)
 end
 `;
 
@@ -92,7 +76,7 @@ end
  * The body is the Lua function write_symbol(K, a) (its keys are KEYS[K + 1..K + 7], its arguments start at
  * ARGV[a]), shared with SYMBOLS_WRITE_LUA.
  */
-const WRITE_SYMBOL = `${CHUNK}${PACKED}${FENCE}
+const WRITE_SYMBOL = `${CHUNK}${FENCE}
 local function write_symbol(K, a)
   if fenced(KEYS[K + 3], ARGV[a]) then return 4 end
   a = a + 1
@@ -132,7 +116,7 @@ local function write_symbol(K, a)
   end
   n = tonumber(ARGV[a])
   if n > 0 then
-    if n > 3 then hset_range(KEYS[K + 7], a + 4, a + n) end
+    if n > 3 then hcall_range('HSET', KEYS[K + 7], ARGV, a + 4, a + n) end
     if redis.call('HLEN', KEYS[K + 7]) > tonumber(ARGV[a + 3]) then
       local cutoff = tonumber(ARGV[a + 2])
       for _, f in ipairs(redis.call('HKEYS', KEYS[K + 7])) do
@@ -181,7 +165,7 @@ local a = 4
 for k = 2, #KEYS - 1 do
   local n = tonumber(ARGV[a])
   redis.call('DEL', KEYS[k])
-  if n > 0 then hset_range(KEYS[k], a + 1, a + n) end
+  if n > 0 then hcall_range('HSET', KEYS[k], ARGV, a + 1, a + n) end
   redis.call('EXPIRE', KEYS[k], ttl)
   a = a + n + 1
 end
