@@ -1,9 +1,10 @@
 /**
  * The reader of `bench e2e`, in a process of its own (forked by startOutsideSampler): it gets a
- * SamplerRequest, answers `ready` once connected, samples until told `stop`, then sends the summary.
+ * SamplerRequest, answers `ready` once connected and samples; `cut` answers the summary of the phase so far
+ * and sampling goes on; `stop` ends it and answers the last phase's summary.
  */
 import { createRedis, waitForRedisReady } from '../redis/connect.js';
-import { sampleObStaleness, type SamplerMessage, type SamplerRequest } from './ob-staleness.js';
+import { StalenessSampling, type SamplerCommand, type SamplerMessage, type SamplerRequest } from './ob-staleness.js';
 
 const send = (m: SamplerMessage): void => {
   process.send?.(m);
@@ -17,10 +18,13 @@ process.once('message', (raw) => {
       await waitForRedisReady(redis, 5000);
       let release!: () => void;
       const until = new Promise<void>((r) => (release = r));
+      const sampling = new StalenessSampling(redis, req.keys, req.intervalMs);
       process.on('message', (m) => {
-        if ((m as { type?: string }).type === 'stop') release();
+        const command = (m as SamplerCommand).type;
+        if (command === 'cut') send({ type: 'result', summary: sampling.cut() });
+        else if (command === 'stop') release();
       });
-      const run = sampleObStaleness(redis, { keys: req.keys, intervalMs: req.intervalMs, until });
+      const run = sampling.run(until);
       send({ type: 'ready' });
       const summary = await run;
       send({ type: 'result', summary });

@@ -44,57 +44,97 @@ function pct(sorted: Float64Array, p: number): number {
 /** Wall clock in µs with sub-ms resolution (Date.now() alone would add up to 1 ms of noise). */
 const wallUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
 
-/** Read every key's status and ts_us each interval until `until` settles; summarize the ages. */
-export async function sampleObStaleness(redis: RedisClient, opts: StalenessOptions): Promise<StalenessSummary> {
-  let stop = false;
-  void opts.until.then(
-    () => (stop = true),
-    () => (stop = true),
-  );
-  const ages: number[] = [];
-  const byKey: number[][] = opts.keys.map(() => []);
-  const statuses: Record<string, number> = {};
-  let samples = 0;
-  let notLive = 0;
-  let ticks = 0;
-  const t0 = performance.now();
-  let next = t0;
-  while (!stop) {
-    const pipe = redis.pipeline();
-    for (const k of opts.keys) pipe.hmget(k, 'status', 'ts_us');
-    const res = (await pipe.exec().catch(() => null)) ?? [];
-    const now = wallUs();
-    ticks++;
+/**
+ * Reads every key's status and ts_us each interval and keeps the ages of the current phase. cut() closes a
+ * phase and starts the next without a pause: `bench e2e` reads its warm-up and its measured interval with
+ * one reader, since a reader forked at the start of the measured interval spent its own start-up (process
+ * launch, JIT) inside it, and with it the first second or two of the ages it reported.
+ */
+export class StalenessSampling {
+  private ages: number[] = [];
+  private byKey: number[][];
+  private statuses: Record<string, number> = {};
+  private samples = 0;
+  private notLive = 0;
+  private ticks = 0;
+  private phaseStart = performance.now();
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: readonly string[],
+    private readonly intervalMs: number,
+  ) {
+    this.byKey = keys.map(() => []);
+  }
+
+  /** Sample until `until` settles; resolves with the summary of the phase then open. */
+  async run(until: Promise<unknown>): Promise<StalenessSummary> {
+    let stop = false;
+    void until.then(
+      () => (stop = true),
+      () => (stop = true),
+    );
+    this.phaseStart = performance.now();
+    let next = this.phaseStart;
+    while (!stop) {
+      const pipe = this.redis.pipeline();
+      for (const k of this.keys) pipe.hmget(k, 'status', 'ts_us');
+      const res = (await pipe.exec().catch(() => null)) ?? [];
+      this.record(res, wallUs());
+      // Fixed cadence from the start, not "interval after the read", so a slow read does not thin the samples.
+      next += this.intervalMs;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      else next = performance.now();
+    }
+    return this.cut();
+  }
+
+  /** The summary of the samples since the start or the last cut; sampling goes on into a new phase. */
+  cut(): StalenessSummary {
+    const now = performance.now();
+    const sorted = Float64Array.from(this.ages).sort();
+    const summary: StalenessSummary = {
+      samples: this.samples,
+      notLiveShare: this.samples ? round(this.notLive / this.samples) : 0,
+      statuses: this.statuses,
+      p50Ms: round(pct(sorted, 50)),
+      p95Ms: round(pct(sorted, 95)),
+      p99Ms: round(pct(sorted, 99)),
+      maxMs: round(sorted.length ? sorted[sorted.length - 1] : 0),
+      intervalMs: this.ticks > 1 ? round((now - this.phaseStart) / this.ticks) : 0,
+      p95ByKeyMs: Object.fromEntries(this.keys.map((k, i) => [k, round(pct(Float64Array.from(this.byKey[i] ?? []).sort(), 95))])),
+    };
+    this.ages = [];
+    this.byKey = this.keys.map(() => []);
+    this.statuses = {};
+    this.samples = 0;
+    this.notLive = 0;
+    this.ticks = 0;
+    this.phaseStart = now;
+    return summary;
+  }
+
+  private record(res: [Error | null, unknown][], nowUs: number): void {
+    this.ticks++;
     for (const [i, [err, v]] of res.entries()) {
-      samples++;
+      this.samples++;
       const [status, ts] = (err ? [null, null] : v) as [string | null, string | null];
       const s = status ?? 'missing';
-      statuses[s] = (statuses[s] ?? 0) + 1;
-      if (s !== 'live') notLive++;
+      this.statuses[s] = (this.statuses[s] ?? 0) + 1;
+      if (s !== 'live') this.notLive++;
       if (ts !== null && ts !== '') {
-        const age = Math.max(0, now - Number(ts)) / 1000;
-        ages.push(age);
-        byKey[i]?.push(age);
+        const age = Math.max(0, nowUs - Number(ts)) / 1000;
+        this.ages.push(age);
+        this.byKey[i]?.push(age);
       }
     }
-    // Fixed cadence from the start, not "interval after the read", so a slow read does not thin the samples.
-    next += opts.intervalMs;
-    const wait = next - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    else next = performance.now();
   }
-  const sorted = Float64Array.from(ages).sort();
-  return {
-    samples,
-    notLiveShare: samples ? round(notLive / samples) : 0,
-    statuses,
-    p50Ms: round(pct(sorted, 50)),
-    p95Ms: round(pct(sorted, 95)),
-    p99Ms: round(pct(sorted, 99)),
-    maxMs: round(sorted.length ? sorted[sorted.length - 1] : 0),
-    intervalMs: ticks > 1 ? round((performance.now() - t0) / ticks) : 0,
-    p95ByKeyMs: Object.fromEntries(opts.keys.map((k, i) => [k, round(pct(Float64Array.from(byKey[i] ?? []).sort(), 95))])),
-  };
+}
+
+/** Read every key's status and ts_us each interval until `until` settles; summarize the ages. */
+export function sampleObStaleness(redis: RedisClient, opts: StalenessOptions): Promise<StalenessSummary> {
+  return new StalenessSampling(redis, opts.keys, opts.intervalMs).run(opts.until);
 }
 
 /** What the parent sends the sampler process. */
@@ -107,10 +147,15 @@ export interface SamplerRequest {
 
 export type SamplerMessage = { type: 'ready' } | { type: 'result'; summary: StalenessSummary } | { type: 'error'; error: string };
 
+/** What the parent sends once the sampler is ready: close the phase and answer its summary, or stop. */
+export type SamplerCommand = { type: 'cut' } | { type: 'stop' };
+
 export interface OutsideSampler {
   /** 'process' when it reads from a process of its own, 'in-process' without the compiled build. */
   mode: 'process' | 'in-process';
-  /** Stop sampling and return the summary. */
+  /** The summary of the samples so far (since the start or the last cut); sampling goes on. */
+  cut(): Promise<StalenessSummary>;
+  /** Stop sampling and return the summary of the samples since the last cut. */
   stop(): Promise<StalenessSummary>;
 }
 
@@ -125,9 +170,11 @@ export async function startOutsideSampler(req: SamplerRequest, inProcess: () => 
   if (!existsSync(CHILD)) {
     let release!: () => void;
     const until = new Promise<void>((r) => (release = r));
-    const run = sampleObStaleness(inProcess(), { keys: req.keys, intervalMs: req.intervalMs, until });
+    const sampling = new StalenessSampling(inProcess(), req.keys, req.intervalMs);
+    const run = sampling.run(until);
     return {
       mode: 'in-process',
+      cut: () => Promise.resolve(sampling.cut()),
       stop: () => {
         release();
         return run;
@@ -148,15 +195,20 @@ export async function startOutsideSampler(req: SamplerRequest, inProcess: () => 
   child.send(req);
   const first = await ready;
   if (first.type === 'error') throw new Error(`ob sampler: ${first.error}`);
+  const ask = async (command: SamplerCommand): Promise<StalenessSummary> => {
+    const answer = next();
+    child.send(command);
+    const m = await answer;
+    if (m.type !== 'result') throw new Error(`ob sampler: ${m.type === 'error' ? m.error : 'no result'}`);
+    return m.summary;
+  };
   return {
     mode: 'process',
+    cut: () => ask({ type: 'cut' }),
     async stop() {
-      const answer = next();
-      child.send({ type: 'stop' });
-      const m = await answer;
+      const summary = await ask({ type: 'stop' });
       child.disconnect();
-      if (m.type !== 'result') throw new Error(`ob sampler: ${m.type === 'error' ? m.error : 'no result'}`);
-      return m.summary;
+      return summary;
     },
   };
 }

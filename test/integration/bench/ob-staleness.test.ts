@@ -43,4 +43,28 @@ describe('bench e2e: the outside reader of ob:{SYM}', () => {
     expect(s.intervalMs).toBeGreaterThan(0);
     await redis.del(live, resyncing);
   });
+  it('cut() closes a phase and goes on sampling: the warm-up and the measured interval come from one reader', async () => {
+    const key = `ob:${uniqueSymbol()}`;
+    await redis.hset(key, { status: 'resyncing', ts_us: String((Date.now() - 5000) * 1000) });
+    const url = new URL(sharedRedisUrl());
+    const sampler = await startOutsideSampler({ host: url.hostname, port: Number(url.port), keys: [key], intervalMs: 5 }, () => redis);
+    let started = Date.now();
+    await waitFor('100 ms of sampling', () => Date.now() - started > 100, 5000, 10);
+    const warmup = await sampler.cut();
+    // From here on the book is live and 50 ms old; the samples before the cut saw it resyncing and 5 s old.
+    await redis.hset(key, { status: 'live', ts_us: String((Date.now() - 50) * 1000) });
+    started = Date.now();
+    await waitFor('150 ms more of sampling', () => Date.now() - started > 150, 5000, 10);
+    const measured = await sampler.stop();
+    expect(warmup.samples).toBeGreaterThanOrEqual(5);
+    expect(warmup.statuses).toEqual({ resyncing: warmup.samples });
+    expect(warmup.p50Ms).toBeGreaterThanOrEqual(5000);
+    expect(measured.samples).toBeGreaterThanOrEqual(10);
+    // A tick or two may fall between the cut and the write above; the rest of the phase is the live book.
+    expect(measured.statuses.live).toBeGreaterThanOrEqual(measured.samples - 3);
+    expect(measured.p50Ms).toBeGreaterThanOrEqual(50);
+    expect(measured.p50Ms).toBeLessThan(5000);
+    expect(measured.intervalMs).toBeGreaterThan(0);
+    await redis.del(key);
+  });
 });
